@@ -1,0 +1,1 @@
+//! Consumer headers; filled in by the consumer milestone.
