@@ -4,8 +4,9 @@
 /// `h = 31 * h + c` over the UTF-16 code units of `s`, with wrapping `i32` arithmetic,
 /// exactly as `java.lang.String.hashCode()` computes it.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
+    s.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
 }
 
 #[cfg(test)]

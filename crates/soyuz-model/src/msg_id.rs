@@ -100,7 +100,10 @@ mod tests {
     fn encodes_like_java_for_ipv4() {
         let host: SocketAddr = "10.0.0.1:10911".parse().expect("addr");
         // 0A000001 | 00002A9F | 0000000000001000
-        assert_eq!(encode_offset_msg_id(host, 4096), "0A00000100002A9F0000000000001000");
+        assert_eq!(
+            encode_offset_msg_id(host, 4096),
+            "0A00000100002A9F0000000000001000"
+        );
     }
 
     #[test]

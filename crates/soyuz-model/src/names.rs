@@ -40,7 +40,9 @@ pub enum NameError {
         max: usize,
     },
     /// The name has a character outside `[%|a-zA-Z0-9_-]`.
-    #[error("the {kind} name [{name}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$")]
+    #[error(
+        "the {kind} name [{name}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+    )]
     IllegalCharacters {
         /// "topic" or "group".
         kind: &'static str,
@@ -134,7 +136,10 @@ mod tests {
             validate_topic("../../etc"),
             Err(NameError::IllegalCharacters { .. })
         ));
-        assert!(matches!(validate_topic("a/b"), Err(NameError::IllegalCharacters { .. })));
+        assert!(matches!(
+            validate_topic("a/b"),
+            Err(NameError::IllegalCharacters { .. })
+        ));
         assert!(matches!(validate_topic("  "), Err(NameError::Blank { .. })));
         assert!(matches!(validate_topic(""), Err(NameError::Blank { .. })));
     }
@@ -142,9 +147,18 @@ mod tests {
     #[test]
     fn enforces_length_limits() {
         assert_eq!(validate_topic(&"t".repeat(127)), Ok(()));
-        assert!(matches!(validate_topic(&"t".repeat(128)), Err(NameError::TooLong { max: 127, .. })));
-        assert_eq!(validate_topic(&format!("%RETRY%{}", "g".repeat(200))), Ok(()));
-        assert!(matches!(validate_group(&"g".repeat(121)), Err(NameError::TooLong { max: 120, .. })));
+        assert!(matches!(
+            validate_topic(&"t".repeat(128)),
+            Err(NameError::TooLong { max: 127, .. })
+        ));
+        assert_eq!(
+            validate_topic(&format!("%RETRY%{}", "g".repeat(200))),
+            Ok(())
+        );
+        assert!(matches!(
+            validate_group(&"g".repeat(121)),
+            Err(NameError::TooLong { max: 120, .. })
+        ));
     }
 
     #[test]

@@ -125,7 +125,8 @@ pub fn encode_frame(command: &RemotingCommand, dst: &mut BytesMut) {
     let header_len = dst.len() - header_start;
     dst.extend_from_slice(&command.body);
     let length = (dst.len() - start - 4) as u32;
-    let header_word = (u32::from(command.serialize_type.code()) << 24) | (header_len as u32 & 0x00FF_FFFF);
+    let header_word =
+        (u32::from(command.serialize_type.code()) << 24) | (header_len as u32 & 0x00FF_FFFF);
     dst[start..start + 4].copy_from_slice(&length.to_be_bytes());
     dst[start + 4..start + 8].copy_from_slice(&header_word.to_be_bytes());
 }

@@ -29,7 +29,10 @@ impl<'a> Reader<'a> {
             _ => Err(DecodeError::MalformedHeader {
                 encoding: "ROCKETMQ",
                 offset: self.pos,
-                reason: format!("{what} needs {n} bytes, {} remain", self.bytes.len() - self.pos),
+                reason: format!(
+                    "{what} needs {n} bytes, {} remain",
+                    self.bytes.len() - self.pos
+                ),
             }),
         }
     }
@@ -70,7 +73,10 @@ impl<'a> Reader<'a> {
 
 /// Decodes a binary header; the body and serialize type are left for the caller to set.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
-    let mut r = Reader { bytes: header, pos: 0 };
+    let mut r = Reader {
+        bytes: header,
+        pos: 0,
+    };
     let code = i32::from(r.i16("code")?);
     let language = LanguageCode(r.array::<1>("language")?[0]);
     let version = i32::from(r.i16("version")?);

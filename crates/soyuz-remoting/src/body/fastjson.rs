@@ -227,7 +227,9 @@ mod tests {
 
     #[test]
     fn turns_object_keys_into_their_json_text() {
-        let v = rewrite(r#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"maxOffset":5}}}"#);
+        let v = rewrite(
+            r#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"maxOffset":5}}}"#,
+        );
         let table = v["offsetTable"].as_object().expect("object");
         let (key, value) = table.iter().next().expect("one entry");
         assert_eq!(key, r#"{"brokerName":"b","queueId":0,"topic":"t"}"#);
@@ -237,7 +239,10 @@ mod tests {
     #[test]
     fn standard_json_keeps_its_meaning() {
         let input = r#"{ "a" : [1, -2.5e3, true, null, "x\"y"], "b": {} }"#;
-        assert_eq!(rewrite(input), serde_json::from_str::<Value>(input).expect("json"));
+        assert_eq!(
+            rewrite(input),
+            serde_json::from_str::<Value>(input).expect("json")
+        );
     }
 
     #[test]

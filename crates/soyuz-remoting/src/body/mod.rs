@@ -16,7 +16,9 @@ mod topic_config;
 
 pub use register_broker::{decode_register_broker_body, RegisterBrokerBody};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
-pub use topic_config::{perm, DataVersion, KvTable, TopicConfig, TopicConfigSerializeWrapper, TopicList};
+pub use topic_config::{
+    perm, DataVersion, KvTable, TopicConfig, TopicConfigSerializeWrapper, TopicList,
+};
 
 /// A body that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -60,7 +62,10 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
 
 fn shape_error<T>(e: &serde_json::Error) -> BodyError {
     BodyError::Shape {
-        expected: std::any::type_name::<T>().rsplit("::").next().unwrap_or("body"),
+        expected: std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("body"),
         reason: e.to_string(),
     }
 }

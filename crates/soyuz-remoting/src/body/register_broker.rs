@@ -155,9 +155,16 @@ impl<'a> Cursor<'a> {
 
     fn chunk(&mut self) -> Result<&'a [u8], BodyError> {
         let len = self.int()?;
-        let end = self.pos.checked_add(len).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            BodyError::Compressed(format!("length {len} at byte {} overruns the body", self.pos))
-        })?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                BodyError::Compressed(format!(
+                    "length {len} at byte {} overruns the body",
+                    self.pos
+                ))
+            })?;
         let chunk = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(chunk)
@@ -177,10 +184,16 @@ mod tests {
     /// A registration laid out as Java's `RegisterBrokerBody.encode(true)` writes it.
     fn compressed_registration() -> Vec<u8> {
         let mut raw = Vec::new();
-        put_chunk(&mut raw, br#"{"counter":3,"stateVersion":0,"timestamp":1700000000000}"#);
+        put_chunk(
+            &mut raw,
+            br#"{"counter":3,"stateVersion":0,"timestamp":1700000000000}"#,
+        );
         raw.extend_from_slice(&2i32.to_be_bytes());
         put_chunk(&mut raw, b"TopicTest 4 4 6 SINGLE_TAG");
-        put_chunk(&mut raw, br#"Orders 8 8 6 SINGLE_TAG {"+message.type":"FIFO"}"#);
+        put_chunk(
+            &mut raw,
+            br#"Orders 8 8 6 SINGLE_TAG {"+message.type":"FIFO"}"#,
+        );
         put_chunk(&mut raw, b"[]");
         raw.extend_from_slice(&0i32.to_be_bytes());
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
@@ -205,7 +218,10 @@ mod tests {
         let body = br#"{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":1,"stateVersion":0,"timestamp":5},"topicConfigTable":{"T":{"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"T","topicSysFlag":0,"writeQueueNums":4}}}}"#;
         let crc = (crc32fast::hash(body) & 0x7FFF_FFFF) as i32;
         let decoded = decode_register_broker_body(body, false, crc).expect("decodes");
-        assert_eq!(decoded.topic_config_serialize_wrapper.topic_config_table["T"].write_queue_nums, 4);
+        assert_eq!(
+            decoded.topic_config_serialize_wrapper.topic_config_table["T"].write_queue_nums,
+            4
+        );
         assert!(matches!(
             decode_register_broker_body(body, false, crc ^ 1),
             Err(BodyError::CrcMismatch { .. })

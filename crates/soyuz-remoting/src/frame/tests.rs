@@ -19,7 +19,9 @@ fn hand_built_frame(serialize_type: u8, header: &[u8], body: &[u8]) -> BytesMut 
 fn decodes_a_java_json_frame() {
     let header = br#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":42,"serializeTypeCurrentRPC":"JSON","version":479}"#;
     let mut buf = hand_built_frame(0, header, b"");
-    let command = decode_frame(&mut buf, MAX_FRAME_LEN).expect("valid").expect("complete");
+    let command = decode_frame(&mut buf, MAX_FRAME_LEN)
+        .expect("valid")
+        .expect("complete");
     assert!(buf.is_empty());
     assert_eq!(command.code, 105);
     assert_eq!(command.language, LanguageCode::JAVA);
@@ -52,7 +54,9 @@ fn decodes_a_hand_built_rocketmq_binary_frame() {
     header.put_i32(ext.len() as i32);
     header.put_slice(&ext);
     let mut buf = hand_built_frame(1, &header, b"hello");
-    let command = decode_frame(&mut buf, MAX_FRAME_LEN).expect("valid").expect("complete");
+    let command = decode_frame(&mut buf, MAX_FRAME_LEN)
+        .expect("valid")
+        .expect("complete");
     assert_eq!(command.code, 310);
     assert_eq!(command.language, LanguageCode::GO);
     assert_eq!(command.version, 401);
@@ -83,7 +87,9 @@ fn json_header_is_written_like_fastjson() {
 fn accepts_numeric_language_and_non_string_ext_values() {
     let header = br#"{"code":34,"language":9,"opaque":1,"flag":0,"version":0,"extFields":{"n":5,"b":true,"z":null}}"#;
     let mut buf = hand_built_frame(0, header, b"");
-    let command = decode_frame(&mut buf, MAX_FRAME_LEN).expect("valid").expect("complete");
+    let command = decode_frame(&mut buf, MAX_FRAME_LEN)
+        .expect("valid")
+        .expect("complete");
     assert_eq!(command.language, LanguageCode::GO);
     assert_eq!(command.ext("n"), Some("5"));
     assert_eq!(command.ext("b"), Some("true"));
@@ -100,7 +106,11 @@ fn every_strict_prefix_is_incomplete_and_consumes_nothing() {
         let frame = encode_to_bytes(&command);
         for cut in 0..frame.len() {
             let mut buf = BytesMut::from(&frame[..cut]);
-            assert_eq!(decode_frame(&mut buf, MAX_FRAME_LEN), Ok(None), "cut at {cut}");
+            assert_eq!(
+                decode_frame(&mut buf, MAX_FRAME_LEN),
+                Ok(None),
+                "cut at {cut}"
+            );
             assert_eq!(&buf[..], &frame[..cut], "cut at {cut} consumed bytes");
         }
     }
@@ -113,8 +123,18 @@ fn decodes_back_to_back_frames_one_at_a_time() {
     let mut buf = encode_to_bytes(&first);
     buf.extend_from_slice(&encode_to_bytes(&second));
     buf.extend_from_slice(&[0, 0]); // start of a third frame
-    assert_eq!(decode_frame(&mut buf, MAX_FRAME_LEN).expect("ok").map(|c| c.code), Some(1));
-    assert_eq!(decode_frame(&mut buf, MAX_FRAME_LEN).expect("ok").map(|c| c.code), Some(2));
+    assert_eq!(
+        decode_frame(&mut buf, MAX_FRAME_LEN)
+            .expect("ok")
+            .map(|c| c.code),
+        Some(1)
+    );
+    assert_eq!(
+        decode_frame(&mut buf, MAX_FRAME_LEN)
+            .expect("ok")
+            .map(|c| c.code),
+        Some(2)
+    );
     assert_eq!(decode_frame(&mut buf, MAX_FRAME_LEN), Ok(None));
     assert_eq!(buf.len(), 2);
 }
@@ -132,7 +152,10 @@ fn refuses_oversized_frames_from_the_prefix_alone() {
 #[test]
 fn refuses_invalid_lengths_and_types() {
     let mut negative = BytesMut::from(&(-1i32).to_be_bytes()[..]);
-    assert_eq!(decode_frame(&mut negative, MAX_FRAME_LEN), Err(DecodeError::InvalidLength(-1)));
+    assert_eq!(
+        decode_frame(&mut negative, MAX_FRAME_LEN),
+        Err(DecodeError::InvalidLength(-1))
+    );
 
     let mut overrun = BytesMut::new();
     overrun.put_i32(8);
@@ -144,12 +167,18 @@ fn refuses_invalid_lengths_and_types() {
     ));
 
     let mut unknown = hand_built_frame(7, b"{}", b"");
-    assert_eq!(decode_frame(&mut unknown, MAX_FRAME_LEN), Err(DecodeError::UnknownSerializeType(7)));
+    assert_eq!(
+        decode_frame(&mut unknown, MAX_FRAME_LEN),
+        Err(DecodeError::UnknownSerializeType(7))
+    );
 
     let mut garbage = hand_built_frame(0, b"{not json", b"");
     assert!(matches!(
         decode_frame(&mut garbage, MAX_FRAME_LEN),
-        Err(DecodeError::MalformedHeader { encoding: "JSON", .. })
+        Err(DecodeError::MalformedHeader {
+            encoding: "JSON",
+            ..
+        })
     ));
 }
 
@@ -165,7 +194,10 @@ fn refuses_binary_headers_whose_lengths_lie() {
     let mut buf = hand_built_frame(1, &header, b"");
     assert!(matches!(
         decode_frame(&mut buf, MAX_FRAME_LEN),
-        Err(DecodeError::MalformedHeader { encoding: "ROCKETMQ", .. })
+        Err(DecodeError::MalformedHeader {
+            encoding: "ROCKETMQ",
+            ..
+        })
     ));
 
     let mut header = BytesMut::new();
@@ -192,28 +224,30 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
         proptest::collection::vec(any::<u8>(), 0..64),
         any::<bool>(),
     )
-        .prop_map(|(code, language, version, opaque, flag, remark, ext, body, binary)| {
-            RemotingCommand {
-                code: i32::from(code),
-                // JSON carries the language by name, so only known codes round-trip there.
-                language: if binary {
-                    LanguageCode(language)
-                } else {
-                    LanguageCode(language % 14)
-                },
-                version: i32::from(version),
-                opaque,
-                flag,
-                remark,
-                ext_fields: ext.into_iter().collect::<ExtFields>(),
-                body: Bytes::from(body),
-                serialize_type: if binary {
-                    SerializeType::RocketMq
-                } else {
-                    SerializeType::Json
-                },
-            }
-        })
+        .prop_map(
+            |(code, language, version, opaque, flag, remark, ext, body, binary)| {
+                RemotingCommand {
+                    code: i32::from(code),
+                    // JSON carries the language by name, so only known codes round-trip there.
+                    language: if binary {
+                        LanguageCode(language)
+                    } else {
+                        LanguageCode(language % 14)
+                    },
+                    version: i32::from(version),
+                    opaque,
+                    flag,
+                    remark,
+                    ext_fields: ext.into_iter().collect::<ExtFields>(),
+                    body: Bytes::from(body),
+                    serialize_type: if binary {
+                        SerializeType::RocketMq
+                    } else {
+                        SerializeType::Json
+                    },
+                }
+            },
+        )
 }
 
 proptest! {

@@ -117,11 +117,13 @@ pub fn read_optional<T: HeaderValue>(
 ) -> Result<Option<T>, HeaderError> {
     match fields.get(key) {
         None => Ok(None),
-        Some(text) => T::parse_header(text).map(Some).ok_or_else(|| HeaderError::Invalid {
-            field: key,
-            value: text.clone(),
-            expected: T::TYPE_NAME,
-        }),
+        Some(text) => T::parse_header(text)
+            .map(Some)
+            .ok_or_else(|| HeaderError::Invalid {
+                field: key,
+                value: text.clone(),
+                expected: T::TYPE_NAME,
+            }),
     }
 }
 
@@ -207,7 +209,10 @@ mod tests {
     }
 
     fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -219,23 +224,35 @@ mod tests {
             enabled: None,
         };
         let ext = header.to_ext_fields();
-        assert_eq!(ext, fields(&[("name", "g"), ("count", "-3"), ("offset", "1099511627776")]));
+        assert_eq!(
+            ext,
+            fields(&[("name", "g"), ("count", "-3"), ("offset", "1099511627776")])
+        );
         assert_eq!(SampleHeader::from_ext_fields(&ext), Ok(header));
     }
 
     #[test]
     fn missing_required_field_is_named() {
-        let err = SampleHeader::from_ext_fields(&fields(&[("name", "g")])).unwrap_err();
+        let err = SampleHeader::from_ext_fields(&fields(&[("name", "g")])).expect_err("must fail");
         assert_eq!(err, HeaderError::Missing { field: "count" });
         assert_eq!(err.to_string(), "the custom field <count> is null");
     }
 
     #[test]
     fn unparsable_number_is_an_error_even_when_optional() {
-        let err =
-            SampleHeader::from_ext_fields(&fields(&[("name", "g"), ("count", "1"), ("offset", " 5")]))
-                .unwrap_err();
-        assert!(matches!(err, HeaderError::Invalid { field: "offset", .. }));
+        let err = SampleHeader::from_ext_fields(&fields(&[
+            ("name", "g"),
+            ("count", "1"),
+            ("offset", " 5"),
+        ]))
+        .expect_err("must fail");
+        assert!(matches!(
+            err,
+            HeaderError::Invalid {
+                field: "offset",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -268,7 +268,10 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     const JAVA_V2: &[(&str, &str)] = &[
@@ -285,7 +288,7 @@ mod tests {
 
     #[test]
     fn golden_v2_as_a_java_producer_sends_it() {
-        let v2 = SendMessageRequestHeaderV2::from_ext_fields(&fields(JAVA_V2)).unwrap();
+        let v2 = SendMessageRequestHeaderV2::from_ext_fields(&fields(JAVA_V2)).expect("decodes");
         assert_eq!(
             v2,
             SendMessageRequestHeaderV2 {
@@ -362,8 +365,8 @@ mod tests {
             ])
         );
         let back = SendMessageRequestHeader::parse(request_code::SEND_MESSAGE_V2, &ext)
-            .unwrap()
-            .unwrap();
+            .expect("decodes")
+            .expect("a send code");
         assert_eq!(back.bname.as_deref(), Some("broker-a"));
         assert_eq!(back.reconsume_times, Some(0));
         assert_eq!(back.batch, Some(false));
@@ -393,13 +396,19 @@ mod tests {
         assert_eq!(ext.get("queueId").map(String::as_str), Some("-1"));
         assert_eq!(ext.get("maxReconsumeTimes").map(String::as_str), Some("16"));
         assert_eq!(ext.get("bname").map(String::as_str), Some("broker-b"));
-        assert_eq!(SendMessageRequestHeader::from_ext_fields(&ext), Ok(v1.clone()));
+        assert_eq!(
+            SendMessageRequestHeader::from_ext_fields(&ext),
+            Ok(v1.clone())
+        );
 
         let v2 = SendMessageRequestHeaderV2::from(&v1);
         let ext2 = v2.to_ext_fields();
         assert_eq!(ext2.len(), 14);
         assert_eq!(ext2.get("l").map(String::as_str), Some("16"));
-        assert_eq!(SendMessageRequestHeaderV2::from_ext_fields(&ext2), Ok(v2.clone()));
+        assert_eq!(
+            SendMessageRequestHeaderV2::from_ext_fields(&ext2),
+            Ok(v2.clone())
+        );
         assert_eq!(SendMessageRequestHeader::from(v2), v1);
     }
 
@@ -407,20 +416,25 @@ mod tests {
     fn parse_picks_the_form_by_code() {
         let v2_ext = fields(JAVA_V2);
         let from_v2 = SendMessageRequestHeader::parse(request_code::SEND_BATCH_MESSAGE, &v2_ext)
-            .unwrap()
-            .unwrap();
+            .expect("decodes")
+            .expect("a send code");
         assert_eq!(from_v2.topic, "TopicTest");
         // The long form does not understand one-letter keys.
         assert_eq!(
             SendMessageRequestHeader::parse(request_code::SEND_MESSAGE, &v2_ext),
-            Err(HeaderError::Missing { field: "producerGroup" })
+            Err(HeaderError::Missing {
+                field: "producerGroup"
+            })
         );
         let v1_ext = from_v2.to_ext_fields();
         assert_eq!(
             SendMessageRequestHeader::parse(request_code::SEND_MESSAGE, &v1_ext),
             Ok(Some(from_v2))
         );
-        assert_eq!(SendMessageRequestHeader::parse(request_code::PULL_MESSAGE, &v1_ext), Ok(None));
+        assert_eq!(
+            SendMessageRequestHeader::parse(request_code::PULL_MESSAGE, &v1_ext),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -436,11 +450,9 @@ mod tests {
         ext.remove("i");
         assert!(SendMessageRequestHeaderV2::from_ext_fields(&ext).is_ok());
 
-        let err = UnregisterClientRequestHeader::from_ext_fields(&fields(&[(
-            "producerGroup",
-            "PG",
-        )]))
-        .unwrap_err();
+        let err =
+            UnregisterClientRequestHeader::from_ext_fields(&fields(&[("producerGroup", "PG")]))
+                .expect_err("must fail");
         assert_eq!(err, HeaderError::Missing { field: "clientID" });
     }
 
@@ -494,7 +506,7 @@ mod tests {
             ("transactionId", "AC110001000018B4AAC2"),
             ("bname", "broker-a"),
         ]);
-        let end = EndTransactionRequestHeader::from_ext_fields(&ext).unwrap();
+        let end = EndTransactionRequestHeader::from_ext_fields(&ext).expect("decodes");
         assert_eq!(end.commit_or_rollback, 8);
         assert_eq!(end.tran_state_table_offset, 5);
         assert_eq!(end.commit_log_offset, 3210);
@@ -518,8 +530,14 @@ mod tests {
             bname: Some("broker-a".into()),
         };
         let ext = check.to_ext_fields();
-        assert_eq!(ext.get("offsetMsgId").map(String::as_str), Some("7F00000100002A9F0000000000000C8A"));
-        assert_eq!(CheckTransactionStateRequestHeader::from_ext_fields(&ext), Ok(check));
+        assert_eq!(
+            ext.get("offsetMsgId").map(String::as_str),
+            Some("7F00000100002A9F0000000000000C8A")
+        );
+        assert_eq!(
+            CheckTransactionStateRequestHeader::from_ext_fields(&ext),
+            Ok(check)
+        );
     }
 
     #[test]
@@ -533,11 +551,20 @@ mod tests {
         let ext = request.to_ext_fields();
         assert_eq!(
             ext,
-            fields(&[("topic", "TopicTest"), ("recallHandle", "handle"), ("bname", "broker-a")])
+            fields(&[
+                ("topic", "TopicTest"),
+                ("recallHandle", "handle"),
+                ("bname", "broker-a")
+            ])
         );
-        assert_eq!(RecallMessageRequestHeader::from_ext_fields(&ext), Ok(request));
+        assert_eq!(
+            RecallMessageRequestHeader::from_ext_fields(&ext),
+            Ok(request)
+        );
 
-        let response = RecallMessageResponseHeader { msg_id: "AC11".into() };
+        let response = RecallMessageResponseHeader {
+            msg_id: "AC11".into(),
+        };
         assert_eq!(
             RecallMessageResponseHeader::from_ext_fields(&response.to_ext_fields()),
             Ok(response)
