@@ -14,3 +14,4 @@ pub mod properties;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use java_hash::java_string_hash;
+pub mod properties_config;

@@ -23,6 +23,8 @@ pub mod body;
 pub mod codes;
 pub mod command;
 pub mod frame;
+/// Fuzz properties shared by the cargo-fuzz targets (`fuzz/`) and the seed replay test.
+pub mod fuzzing;
 pub mod header_binary;
 pub mod header_json;
 pub mod headers;
