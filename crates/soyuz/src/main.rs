@@ -1,0 +1,24 @@
+//! `soyuz`: one binary, one subcommand per role. No business logic lives here: it parses
+//! arguments, reads config files, installs logging and calls the libraries' `run`.
+
+mod cli;
+mod config_file;
+mod roles;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("soyuz")
+        .build()?;
+    runtime.block_on(roles::run(cli.command))
+}
