@@ -31,6 +31,7 @@ pub struct NamesrvState {
 }
 
 type Reply = Result<RemotingCommand, RemotingCommand>;
+type Processor = fn(&NamesrvState, &Channel, &RemotingCommand) -> Reply;
 
 /// Decodes a request's typed header, or answers as Java does when a field is missing or
 /// malformed: SYSTEM_ERROR with the reason.
@@ -47,7 +48,7 @@ fn json_response<T: serde::Serialize>(request: &RemotingCommand, body: &T) -> Re
 impl NamesrvState {
     /// The router serving every NameServer request code.
     pub fn router(self: &Arc<Self>) -> Router {
-        let routes: &[(i32, fn(&NamesrvState, &Channel, &RemotingCommand) -> Reply)] = &[
+        let routes: &[(i32, Processor)] = &[
             (request_code::PUT_KV_CONFIG, Self::put_kv_config),
             (request_code::GET_KV_CONFIG, Self::get_kv_config),
             (request_code::DELETE_KV_CONFIG, Self::delete_kv_config),

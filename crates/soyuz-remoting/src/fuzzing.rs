@@ -41,7 +41,10 @@ enum End {
 ///   (they equal those of decoding the whole stream at once);
 /// * every decoded command survives a round trip through [`frame::encode_to_bytes`], see
 ///   [`check_round_trip`].
-pub fn frame_decode_in_two_chunks(data: &[u8]) {
+///
+/// Returns how many commands were decoded (and so round-tripped), so that the seed
+/// replay test can tell that its seeds reach the round-trip check.
+pub fn frame_decode_in_two_chunks(data: &[u8]) -> usize {
     let (split, stream) = match data.split_first() {
         Some((&first, rest)) => ((usize::from(first) * (rest.len() + 1)) / 256, rest),
         None => (0, data),
@@ -72,6 +75,7 @@ pub fn frame_decode_in_two_chunks(data: &[u8]) {
     for command in &chunked {
         check_round_trip(command);
     }
+    chunked.len()
 }
 
 /// Decodes frames from `buf` into `out` until `Ok(None)` or an error.

@@ -5,7 +5,8 @@
 //! | remarkLen i32 | remark (UTF-8)
 //! | extLen i32 | extLen bytes of { keyLen i16 | key | valLen i32 | val }
 //! ```
-//! A zero-length string decodes as null; empty keys or values are skipped on encode.
+//! A zero-length remark decodes as null. Ext-field entries with an empty key or value are
+//! skipped on encode, as Java skips null ones; the decoder keeps whatever it is given.
 
 use bytes::{BufMut, BytesMut};
 
