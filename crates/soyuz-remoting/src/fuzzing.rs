@@ -103,7 +103,7 @@ fn decode_all(buf: &mut BytesMut, out: &mut Vec<RemotingCommand>) -> End {
 /// * JSON headers carry the language by name, and a code without a name is written as
 ///   `OTHER`;
 /// * ROCKETMQ headers have 16-bit code and version fields (truncated like Java's
-///   `(short)` cast), and skip ext fields whose key or value is empty.
+///   `(short)` cast), and an ext field whose key or value is empty decodes as absent.
 fn expected_after_round_trip(command: &RemotingCommand) -> RemotingCommand {
     let mut expected = command.clone();
     match command.serialize_type {

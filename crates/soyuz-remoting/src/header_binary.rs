@@ -5,8 +5,10 @@
 //! | remarkLen i32 | remark (UTF-8)
 //! | extLen i32 | extLen bytes of { keyLen i16 | key | valLen i32 | val }
 //! ```
-//! A zero-length remark decodes as null. Ext-field entries with an empty key or value are
-//! skipped on encode, as Java skips null ones; the decoder keeps whatever it is given.
+//! A zero-length string decodes as null, as Java's `readStr` does: a zero-length remark is
+//! no remark, and an ext-field entry with a zero-length key or value is left out (Java
+//! would hold a null there, which its header decoding treats as absent). Every entry is
+//! written, as Java writes every non-null one.
 
 use bytes::{BufMut, BytesMut};
 
@@ -121,7 +123,9 @@ fn decode_ext_fields(mut r: Reader<'_>) -> Result<ExtFields, DecodeError> {
         let value_len = r.i32("value length")?;
         let value_len = r.len(i64::from(value_len), "value")?;
         let value = r.string(value_len, "value")?;
-        fields.insert(key, value);
+        if !key.is_empty() && !value.is_empty() {
+            fields.insert(key, value);
+        }
     }
     Ok(fields)
 }
@@ -147,9 +151,6 @@ pub fn encode(command: &RemotingCommand, dst: &mut BytesMut) {
     let ext_len_at = dst.len();
     dst.put_i32(0);
     for (key, value) in &command.ext_fields {
-        if key.is_empty() || value.is_empty() {
-            continue;
-        }
         dst.put_i16(key.len() as i16);
         dst.put_slice(key.as_bytes());
         dst.put_i32(value.len() as i32);
