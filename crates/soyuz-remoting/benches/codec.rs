@@ -1,6 +1,9 @@
 //! Encode and decode cost of the two hottest frames: a SEND_MESSAGE_V2 request with a
 //! 1 KiB body as a Java producer sends it, and a PULL_MESSAGE response header.
 //!
+//! Each group also times `baseline_copy`, a plain copy of the encoded frame, so figures
+//! can be read as ratios to a memory copy measured in the same run.
+//!
 //! Run with `cargo bench -p soyuz-remoting --bench codec`.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -63,6 +66,10 @@ fn bench_frame(c: &mut Criterion, name: &str, command: &RemotingCommand) {
             dst.clear();
             encode_frame(black_box(command), &mut dst);
         });
+    });
+    // The floor for decode: copying the frame's bytes, which decode also does first.
+    group.bench_function("baseline_copy", |b| {
+        b.iter(|| black_box(BytesMut::from(black_box(&encoded[..]))));
     });
     group.bench_function("decode", |b| {
         b.iter(|| {
