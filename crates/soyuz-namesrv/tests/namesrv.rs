@@ -424,6 +424,15 @@ async fn query_data_version_reports_changes() {
     harness.stop().await;
 }
 
+/// Polls until TopicTest has no route; the removal happens on a background task.
+async fn await_route_gone(client: &RemotingClient, addr: &str, failure: &str) {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while route(client, addr, "TopicTest").await.code != response_code::TOPIC_NOT_EXIST {
+        assert!(tokio::time::Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn brokers_expire_by_the_injected_clock() {
     let (harness, _broker) = started_with_broker().await;
@@ -435,18 +444,7 @@ async fn brokers_expire_by_the_injected_clock() {
         response_code::SUCCESS
     );
     harness.clock.advance(2_000);
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        let code = route(&client, &harness.addr, "TopicTest").await.code;
-        if code == response_code::TOPIC_NOT_EXIST {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "broker never expired"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    await_route_gone(&client, &harness.addr, "the broker never expired").await;
     harness.stop().await;
 }
 
@@ -486,14 +484,12 @@ async fn unregister_and_channel_close_both_remove_the_broker() {
         response_code::SUCCESS
     );
     broker.shutdown();
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while route(&client, &harness.addr, "TopicTest").await.code != response_code::TOPIC_NOT_EXIST {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "closing the channel did not unregister"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    await_route_gone(
+        &client,
+        &harness.addr,
+        "closing the channel did not unregister",
+    )
+    .await;
     harness.stop().await;
 }
 

@@ -24,6 +24,21 @@ macro_rules! code_table {
             pub fn name(code: $int) -> Option<&'static str> {
                 ALL.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
             }
+
+            #[cfg(test)]
+            mod table_invariants {
+                use std::collections::HashSet;
+
+                #[test]
+                fn names_and_codes_are_unique() {
+                    let mut names = HashSet::new();
+                    let mut codes = HashSet::new();
+                    for (name, code) in super::ALL {
+                        assert!(names.insert(*name), "duplicate name {name}");
+                        assert!(codes.insert(*code), "duplicate code {code} ({name})");
+                    }
+                }
+            }
         }
     };
 }

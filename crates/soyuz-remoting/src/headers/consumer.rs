@@ -388,12 +388,7 @@ mod tests {
     use crate::command::ExtFields;
     use crate::headers::{CommandHeader, HeaderError};
 
-    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::headers::ext_fields as fields;
 
     /// A pull as `PullAPIWrapper.pullKernelImpl` sends it for a push consumer with
     /// `postSubscriptionWhenPull=true` and a stored offset.

@@ -190,6 +190,15 @@ macro_rules! command_header {
     };
 }
 
+/// Ext fields from `(key, value)` pairs, for tests.
+#[cfg(test)]
+pub(crate) fn ext_fields(pairs: &[(&str, &str)]) -> ExtFields {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,12 +217,7 @@ mod tests {
         }
     }
 
-    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::headers::ext_fields as fields;
 
     #[test]
     fn round_trips_and_leaves_out_absent_options() {

@@ -267,12 +267,7 @@ command_header! {
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::headers::ext_fields as fields;
 
     const JAVA_V2: &[(&str, &str)] = &[
         ("a", "PG"),
