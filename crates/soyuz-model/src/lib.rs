@@ -11,6 +11,8 @@ pub mod java_hash;
 pub mod msg_id;
 pub mod names;
 pub mod properties;
+pub mod record;
+pub mod sys_flag;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use java_hash::java_string_hash;

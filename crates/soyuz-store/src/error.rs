@@ -1,0 +1,64 @@
+//! Store errors. Callers map them to response codes at the edge.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An I/O call failed.
+    #[error("{context} ({path}): {source}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A sync failed earlier; nothing more is acknowledged until restart and recovery.
+    #[error("the store stopped accepting writes after a failed fsync: {0}")]
+    Poisoned(String),
+    /// Damage that recovery must not paper over: refuse to start and say where.
+    #[error("corrupt {file}: {detail}")]
+    Corrupt {
+        /// Which file.
+        file: PathBuf,
+        /// What is wrong and where.
+        detail: String,
+    },
+    /// The message cannot be stored as given.
+    #[error("message refused: {0}")]
+    MessageIllegal(String),
+    /// The disk is fuller than `diskSpaceWarningLevelRatio` allows.
+    #[error("disk is full: writes refused until retention frees space")]
+    DiskFull,
+    /// The store has been shut down.
+    #[error("the store is shut down")]
+    ShutDown,
+    /// Another process holds the store's lock file.
+    #[error("another process is using the store at {0}")]
+    Locked(PathBuf),
+    /// The configuration is unworkable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Adds a context and path to an `io::Result`.
+pub(crate) trait IoContext<T> {
+    fn io_context(self, context: &'static str, path: impl Into<PathBuf>) -> Result<T, StoreError>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn io_context(self, context: &'static str, path: impl Into<PathBuf>) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Io {
+            context,
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! Retention (`CleanCommitLogService`): deleting CommitLog segments older than
+//! `fileReservedTime` at the hours `deleteWhen` names, or at any hour once the disk is
+//! fuller than `diskMaxUsedSpaceRatio`, and even unexpired ones above
+//! `diskSpaceCleanForciblyRatio`. ConsumeQueues and the index then drop what pointed into
+//! the deleted segments, and their minimum offsets move up.
+//!
+//! A segment's age is the store time of the first record of the segment after it (the
+//! newest a record in it can be); the last segment, being written, is never deleted.
+
+use soyuz_model::record::{store_timestamp_offset, BLANK_MAGIC_CODE};
+
+use crate::error::StoreError;
+use crate::store::Inner;
+
+/// What a retention round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Bases of the CommitLog segments deleted.
+    pub deleted_segments: Vec<u64>,
+    /// Disk use in percent when the round ran.
+    pub disk_used_percent: u32,
+    /// Whether writes are now refused for lack of space.
+    pub disk_full: bool,
+}
+
+/// One round at `now`; `force` deletes expired or not, up to the batch limit.
+pub(crate) fn run(inner: &Inner, now: i64, force: bool) -> Result<RetentionReport, StoreError> {
+    let config = &inner.config;
+    let usage = inner
+        .fs
+        .disk_used_percent(&config.store_path_root_dir)
+        .unwrap_or(0);
+    let mut report = RetentionReport {
+        disk_used_percent: usage,
+        disk_full: usage >= config.disk_space_warning_level_ratio,
+        ..RetentionReport::default()
+    };
+    inner.set_disk_full(report.disk_full);
+    // Java reads the local hour; the store runs on UTC so tests do not depend on a zone.
+    let hour = ((now.max(0) / 3_600_000) % 24) as u32;
+    let at_delete_hour = config
+        .delete_when_hours()
+        .unwrap_or_default()
+        .contains(&hour);
+    let space_pressure = usage > config.disk_max_used_space_ratio;
+    let clean_forcibly = force || usage > config.disk_space_clean_forcibly_ratio;
+    if !(at_delete_hour || space_pressure || clean_forcibly) {
+        return Ok(report);
+    }
+    let reserved_millis = config.file_reserved_time as i64 * 3_600_000;
+    let segments = inner.commit_log.segments();
+    for _ in 0..config.delete_file_batch_max.max(1) {
+        let all = segments.segments();
+        let (Some(first), Some(next)) = (all.first(), all.get(1)) else {
+            break;
+        };
+        let newest_in_first = first_store_timestamp(next)?;
+        let expired = newest_in_first.is_some_and(|t| t + reserved_millis < now);
+        if !expired && !clean_forcibly {
+            break;
+        }
+        let base = first.base;
+        if segments.delete_first_if(|s| s.base != base)?.is_none() {
+            break;
+        }
+        tracing::info!(base, expired, clean_forcibly, "deleted CommitLog segment");
+        report.deleted_segments.push(base);
+    }
+    if !report.deleted_segments.is_empty() {
+        let min = inner.commit_log.min_offset();
+        for queue in inner.queues.all() {
+            queue.correct_min_offset(min)?;
+        }
+        if let Some(index) = &inner.index {
+            index.delete_files_below(min)?;
+        }
+    }
+    Ok(report)
+}
+
+/// Store time of a segment's first record, if it holds one.
+fn first_store_timestamp(segment: &crate::segment::Segment) -> Result<Option<i64>, StoreError> {
+    let head = segment.read(0, 64)?;
+    let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+    if size <= 0 || magic == BLANK_MAGIC_CODE {
+        return Ok(None);
+    }
+    let sys_flag = i32::from_be_bytes([head[36], head[37], head[38], head[39]]);
+    let at = store_timestamp_offset(sys_flag);
+    Ok(head
+        .get(at..at + 8)
+        .map(|b| i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+}

@@ -1,0 +1,790 @@
+//! `DefaultMessageStore`: the file store, tying the CommitLog, ConsumeQueues, IndexFile,
+//! flusher, dispatcher, checkpoint and retention together behind [`MessageStore`].
+//!
+//! Threads (plain OS threads: the store's API is synchronous and never runs on an async
+//! runtime): the CommitLog flusher, the dispatcher, the logics flusher (ConsumeQueues,
+//! index, checkpoint) and the cleaner (retention).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
+use soyuz_model::names::validate_topic;
+use soyuz_model::properties::{decode_properties, keys};
+use soyuz_model::record::{store_timestamp_offset, MessageRecord};
+use soyuz_model::{sys_flag, Clock, SystemClock};
+
+use crate::api::*;
+use crate::checkpoint::{Checkpoint, StoreFiles};
+use crate::commit_log::{CommitLog, CommitLogWriter};
+use crate::config::{FlushDiskType, MessageStoreConfig};
+use crate::consume_queue::ConsumeQueue;
+use crate::dispatch::dispatch_step;
+use crate::error::StoreError;
+use crate::flush::{FlushWait, Flusher};
+use crate::index::IndexService;
+use crate::io::{OsFs, StoreFs};
+use crate::queue_table::QueueTable;
+use crate::recovery::{recover_commit_log, Recovered};
+use crate::retention::{self, RetentionReport};
+
+/// Units read from a ConsumeQueue per pull when a tag filter may skip many.
+const MAX_FILTER_UNITS: usize = 800;
+
+struct PutState {
+    writer: CommitLogWriter,
+    queue_offsets: HashMap<(String, i32), i64>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: MessageStoreConfig,
+    pub(crate) fs: Arc<dyn StoreFs>,
+    pub(crate) files: StoreFiles,
+    pub(crate) commit_log: Arc<CommitLog>,
+    pub(crate) queues: QueueTable,
+    pub(crate) index: Option<IndexService>,
+    pub(crate) clock: Arc<dyn Clock>,
+    put: Mutex<PutState>,
+    flusher: Flusher,
+    dispatched: AtomicU64,
+    dispatch_signal: Mutex<bool>,
+    dispatch_wake: Condvar,
+    dispatch_done: Condvar,
+    last_dispatched_timestamp: AtomicI64,
+    last_flushed_timestamp: AtomicI64,
+    arrival: RwLock<Option<ArrivalListener>>,
+    disk_full: AtomicBool,
+    shutdown: AtomicBool,
+    stop_lock: Mutex<bool>,
+    stop_signal: Condvar,
+}
+
+/// The file-backed store.
+pub struct DefaultMessageStore {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    recovered: Recovered,
+}
+
+impl DefaultMessageStore {
+    /// Opens (creating if needed) the store at `config.store_path_root_dir` on the real
+    /// file system and clock, recovering after a crash, and starts its threads.
+    pub fn open(config: MessageStoreConfig) -> Result<Self, StoreError> {
+        Self::open_with(config, Arc::new(OsFs), Arc::new(SystemClock))
+    }
+
+    /// Opens the store on a given file system and clock (tests inject faults and time).
+    pub fn open_with(
+        config: MessageStoreConfig,
+        fs: Arc<dyn StoreFs>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        config.validate()?;
+        let root = config.store_path_root_dir.clone();
+        let files = StoreFiles::lock(fs.clone(), &root)?;
+        let abnormal = files.abort_marker_present();
+        let checkpoint = files.read_checkpoint()?;
+        let commit_log = Arc::new(CommitLog::open(
+            fs.clone(),
+            &config.commit_log_dir(),
+            config.mapped_file_size_commit_log,
+        )?);
+        let recovered = recover_commit_log(&commit_log, &checkpoint, config.check_crc_on_recover)?;
+        let queues = QueueTable::load(
+            fs.clone(),
+            &config.consume_queue_dir(),
+            config.mapped_file_size_consume_queue,
+        )?;
+        let index = if config.message_index_enable {
+            Some(IndexService::open(
+                fs.clone(),
+                &config.index_dir(),
+                config.max_hash_slot_num,
+                config.max_index_num,
+            )?)
+        } else {
+            None
+        };
+        // ConsumeQueues never point past the CommitLog, nor below what it still holds.
+        let commit_log_min = commit_log.min_offset();
+        for queue in queues.all() {
+            queue.truncate_to_commit_log(recovered.end)?;
+            queue.correct_min_offset(commit_log_min)?;
+        }
+        // Rebuild queue and index units from the scan start: a no-op for what is there.
+        let mut from = recovered.scan_start;
+        while from < recovered.end {
+            let step = dispatch_step(&commit_log, &queues, index.as_ref(), from, recovered.end)?;
+            if step.dispatched <= from {
+                break;
+            }
+            from = step.dispatched;
+        }
+        if abnormal || recovered.torn_tail {
+            tracing::warn!(
+                end = recovered.end,
+                scan_start = recovered.scan_start,
+                torn_tail = recovered.torn_tail,
+                "store recovered after an unclean shutdown"
+            );
+        }
+        files.create_abort_marker()?;
+        let writer = commit_log.writer();
+        let inner = Arc::new(Inner {
+            flusher: Flusher::new(commit_log.clone(), &config),
+            config,
+            fs,
+            files,
+            commit_log,
+            queues,
+            index,
+            clock,
+            put: Mutex::new(PutState {
+                writer,
+                queue_offsets: HashMap::new(),
+            }),
+            dispatched: AtomicU64::new(recovered.end),
+            dispatch_signal: Mutex::new(false),
+            dispatch_wake: Condvar::new(),
+            dispatch_done: Condvar::new(),
+            last_dispatched_timestamp: AtomicI64::new(checkpoint.logics_msg_timestamp),
+            last_flushed_timestamp: AtomicI64::new(checkpoint.physic_msg_timestamp),
+            arrival: RwLock::new(None),
+            disk_full: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            stop_lock: Mutex::new(false),
+            stop_signal: Condvar::new(),
+        });
+        inner.write_checkpoint()?;
+        let store = Self {
+            threads: Mutex::new(Vec::new()),
+            inner,
+            recovered,
+        };
+        store.start_threads();
+        Ok(store)
+    }
+
+    fn start_threads(&self) {
+        let mut threads = self.threads.lock();
+        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(body)
+                .expect("the OS can start a thread")
+        };
+        let inner = self.inner.clone();
+        threads.push(spawn("store-flush", Box::new(move || inner.flusher.run())));
+        let inner = self.inner.clone();
+        threads.push(spawn(
+            "store-dispatch",
+            Box::new(move || inner.run_dispatcher()),
+        ));
+        let inner = self.inner.clone();
+        threads.push(spawn(
+            "store-logics-flush",
+            Box::new(move || inner.run_logics_flusher()),
+        ));
+        let inner = self.inner.clone();
+        threads.push(spawn("store-clean", Box::new(move || inner.run_cleaner())));
+    }
+
+    /// What recovery found at open.
+    pub fn recovered(&self) -> Recovered {
+        self.recovered
+    }
+
+    /// CommitLog offset up to which ConsumeQueues and the index are built.
+    pub fn dispatched_offset(&self) -> u64 {
+        self.inner.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Waits until dispatch has reached `commit_log_offset` (readers see the messages
+    /// below it); false on timeout.
+    pub fn wait_dispatched(&self, commit_log_offset: u64, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut signal = self.inner.dispatch_signal.lock();
+        while self.dispatched_offset() < commit_log_offset {
+            if self
+                .inner
+                .dispatch_done
+                .wait_until(&mut signal, deadline)
+                .timed_out()
+            {
+                return self.dispatched_offset() >= commit_log_offset;
+            }
+        }
+        true
+    }
+
+    /// CommitLog bytes known durable.
+    pub fn flushed_offset(&self) -> u64 {
+        self.inner.commit_log.flushed()
+    }
+
+    /// CommitLog fsync rounds so far (group-commit statistics).
+    pub fn flush_rounds(&self) -> u64 {
+        self.inner.flusher.rounds()
+    }
+
+    /// Runs retention now, as the cleaner thread would at `now` (tests and admin).
+    pub fn clean_expired_files(
+        &self,
+        now_millis: i64,
+        force: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        retention::run(&self.inner, now_millis, force)
+    }
+
+    /// Number of CommitLog segment files.
+    pub fn inner_segments(&self) -> usize {
+        self.inner.commit_log.segments().segments().len()
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &MessageStoreConfig {
+        &self.inner.config
+    }
+}
+
+impl Inner {
+    pub(crate) fn set_disk_full(&self, full: bool) {
+        if self.disk_full.swap(full, Ordering::AcqRel) != full {
+            tracing::warn!(full, "disk-full state changed");
+        }
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    fn next_queue_offset(
+        &self,
+        state: &mut PutState,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<i64, StoreError> {
+        if let Some(next) = state.queue_offsets.get(&(topic.to_owned(), queue_id)) {
+            return Ok(*next);
+        }
+        let from_queue = self
+            .queues
+            .get(topic, queue_id)
+            .map_or(0, |q| q.max_offset());
+        state
+            .queue_offsets
+            .insert((topic.to_owned(), queue_id), from_queue);
+        Ok(from_queue)
+    }
+
+    fn put(&self, mut messages: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
+        if self.is_shut_down() {
+            return Err(StoreError::ShutDown);
+        }
+        if messages.is_empty() {
+            return Err(StoreError::MessageIllegal("no messages to store".into()));
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            return Err(StoreError::DiskFull);
+        }
+        for message in &messages {
+            validate_topic(&message.topic)
+                .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
+            if message.queue_id < 0 {
+                return Err(StoreError::MessageIllegal(format!(
+                    "queue id {} is negative",
+                    message.queue_id
+                )));
+            }
+            message
+                .validate(self.config.max_message_size)
+                .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
+        }
+        let wait_for_disk = !messages[0].properties.contains("WAIT\u{1}false");
+        let store_timestamp = self.clock.now_millis();
+        let (appended, first_queue_offset) = {
+            let mut state = self.put.lock();
+            let mut first_queue_offset = None;
+            let mut assigned = Vec::with_capacity(messages.len());
+            for message in messages.iter_mut() {
+                let tran = sys_flag::transaction_value(message.sys_flag);
+                let counts = tran == sys_flag::TRANSACTION_NOT_TYPE
+                    || tran == sys_flag::TRANSACTION_COMMIT_TYPE;
+                let next = self.next_queue_offset(&mut state, &message.topic, message.queue_id)?;
+                message.queue_offset = if counts { next } else { 0 };
+                first_queue_offset.get_or_insert(message.queue_offset);
+                if counts {
+                    assigned.push((message.topic.clone(), message.queue_id, next + 1));
+                }
+            }
+            let state = &mut *state;
+            let appended =
+                self.commit_log
+                    .append(&mut state.writer, &mut messages, store_timestamp)?;
+            for (topic, queue_id, next) in assigned {
+                state.queue_offsets.insert((topic, queue_id), next);
+            }
+            (appended, first_queue_offset.unwrap_or(0))
+        };
+        {
+            let mut signal = self.dispatch_signal.lock();
+            *signal = true;
+            self.dispatch_wake.notify_one();
+        }
+        let mut status = PutStatus::PutOk;
+        if self.config.flush_disk_type == FlushDiskType::Sync && wait_for_disk {
+            if self
+                .flusher
+                .wait_durable(appended.end_offset, self.config.sync_flush_wait())?
+                == FlushWait::TimedOut
+            {
+                status = PutStatus::FlushDiskTimeout;
+            }
+        }
+        Ok(PutResult {
+            status,
+            physical_offset: appended.first_offset,
+            queue_offset: first_queue_offset,
+            count: messages.len(),
+            wrote_bytes: appended.wrote_bytes,
+            store_timestamp,
+        })
+    }
+
+    fn run_dispatcher(&self) {
+        loop {
+            let from = self.dispatched.load(Ordering::Acquire);
+            let to = self.commit_log.written();
+            if from >= to {
+                let mut signal = self.dispatch_signal.lock();
+                if self.is_shut_down() {
+                    return;
+                }
+                if !*signal && self.commit_log.written() <= from {
+                    self.dispatch_wake
+                        .wait_for(&mut signal, Duration::from_millis(500));
+                }
+                *signal = false;
+                continue;
+            }
+            match dispatch_step(
+                &self.commit_log,
+                &self.queues,
+                self.index.as_ref(),
+                from,
+                to,
+            ) {
+                Ok(step) => {
+                    if step.dispatched > from {
+                        self.dispatched.store(step.dispatched, Ordering::Release);
+                        if step.last_store_timestamp > 0 {
+                            self.last_dispatched_timestamp
+                                .store(step.last_store_timestamp, Ordering::Release);
+                        }
+                        {
+                            let _signal = self.dispatch_signal.lock();
+                            self.dispatch_done.notify_all();
+                        }
+                        let listener = self.arrival.read().clone();
+                        if let Some(listener) = listener {
+                            for (topic, queue_id, max) in &step.arrivals {
+                                listener(topic, *queue_id, *max);
+                            }
+                        }
+                    } else {
+                        // The next record is not complete yet; wait for more.
+                        std::thread::yield_now();
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, offset = from, "dispatch failed; retrying in 1 s");
+                    self.sleep_unless_stopped(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn sleep_unless_stopped(&self, duration: Duration) -> bool {
+        let mut stopped = self.stop_lock.lock();
+        if !*stopped {
+            self.stop_signal.wait_for(&mut stopped, duration);
+        }
+        *stopped
+    }
+
+    fn run_logics_flusher(&self) {
+        let interval = Duration::from_millis(self.config.flush_interval_consume_queue.max(1));
+        loop {
+            let stopped = self.sleep_unless_stopped(interval);
+            if let Err(error) = self.flush_logics() {
+                tracing::error!(%error, "ConsumeQueue / index flush failed");
+            }
+            if stopped {
+                return;
+            }
+        }
+    }
+
+    /// Flushes ConsumeQueues and the index, then records in the checkpoint how far the
+    /// CommitLog is durable and dispatched.
+    fn flush_logics(&self) -> Result<(), StoreError> {
+        // Read the positions first: what they promise is made durable below.
+        let dispatched = self.dispatched.load(Ordering::Acquire);
+        for queue in self.queues.all() {
+            queue.flush()?;
+        }
+        if let Some(index) = &self.index {
+            index.flush()?;
+        }
+        self.last_flushed_timestamp.store(
+            self.last_dispatched_timestamp.load(Ordering::Acquire),
+            Ordering::Release,
+        );
+        self.write_checkpoint_at(dispatched)
+    }
+
+    fn write_checkpoint(&self) -> Result<(), StoreError> {
+        self.write_checkpoint_at(self.dispatched.load(Ordering::Acquire))
+    }
+
+    fn write_checkpoint_at(&self, dispatched: u64) -> Result<(), StoreError> {
+        let flushed = self.commit_log.flushed();
+        let timestamp = self.last_flushed_timestamp.load(Ordering::Acquire);
+        self.files.write_checkpoint(&Checkpoint {
+            physic_msg_timestamp: timestamp,
+            logics_msg_timestamp: timestamp,
+            index_msg_timestamp: timestamp,
+            master_flushed_offset: flushed as i64,
+            confirm_phy_offset: 0,
+            flushed_offset: flushed,
+            dispatched_offset: dispatched.min(flushed),
+        })
+    }
+
+    fn run_cleaner(&self) {
+        let interval = Duration::from_millis(self.config.clean_resource_interval.max(1));
+        loop {
+            if self.sleep_unless_stopped(interval) {
+                return;
+            }
+            if let Err(error) = retention::run(self, self.clock.now_millis(), false) {
+                tracing::error!(%error, "retention failed");
+            }
+        }
+    }
+
+    fn queue_for_read(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues.get(topic, queue_id)
+    }
+
+    fn get(&self, request: &GetRequest) -> Result<GetResult, StoreError> {
+        if self.is_shut_down() {
+            return Err(StoreError::ShutDown);
+        }
+        let offset = request.offset;
+        let result = |status, next_begin_offset, min_offset, max_offset| GetResult {
+            status,
+            next_begin_offset,
+            min_offset,
+            max_offset,
+            messages: Vec::new(),
+            queue_offsets: Vec::new(),
+        };
+        let Some(queue) = self.queue_for_read(&request.topic, request.queue_id) else {
+            return Ok(result(GetStatus::NoMatchedLogicQueue, 0, 0, 0));
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        if max == 0 {
+            return Ok(result(GetStatus::NoMessageInQueue, 0, min, max));
+        }
+        if offset < min {
+            return Ok(result(GetStatus::OffsetTooSmall, min, min, max));
+        }
+        if offset == max {
+            return Ok(result(GetStatus::OffsetOverflowOne, offset, min, max));
+        }
+        if offset > max {
+            let next = if min == 0 { min } else { max };
+            return Ok(result(GetStatus::OffsetOverflowBadly, next, min, max));
+        }
+        let scan = request
+            .max_count
+            .max(1)
+            .max(MAX_FILTER_UNITS.min(request.max_count.max(1) * 20));
+        let units = queue.units_from(offset, scan)?;
+        if units.is_empty() {
+            return Ok(result(GetStatus::OffsetFoundNull, offset + 1, min, max));
+        }
+        let commit_log_min = self.commit_log.min_offset();
+        let mut wanted = Vec::new();
+        let mut queue_offsets = Vec::new();
+        let mut bytes = 0usize;
+        let mut next = offset;
+        let mut removed = 0usize;
+        for (i, unit) in units.iter().enumerate() {
+            let queue_offset = offset + i as i64;
+            if !wanted.is_empty()
+                && (wanted.len() >= request.max_count
+                    || bytes + unit.size as usize > request.max_bytes)
+            {
+                break;
+            }
+            next = queue_offset + 1;
+            if unit.commit_log_offset < commit_log_min {
+                removed += 1;
+                continue;
+            }
+            if !request.filter.accepts(unit.tags_code) {
+                continue;
+            }
+            wanted.push((unit.commit_log_offset, unit.size as usize));
+            queue_offsets.push(queue_offset);
+            bytes += unit.size as usize;
+        }
+        let messages = self.commit_log.read_many(&wanted)?;
+        let status = if !messages.is_empty() {
+            GetStatus::Found
+        } else if removed > 0 {
+            GetStatus::MessageWasRemoving
+        } else {
+            GetStatus::NoMatchedMessage
+        };
+        queue_offsets.truncate(messages.len());
+        if messages.len() < wanted.len() {
+            // Part of the data was removed under us: resume at the first missing one.
+            next = queue_offsets.last().map_or(offset, |o| o + 1);
+        }
+        Ok(GetResult {
+            status,
+            next_begin_offset: next,
+            min_offset: min,
+            max_offset: max,
+            messages,
+            queue_offsets,
+        })
+    }
+
+    fn store_time_of(&self, commit_log_offset: u64, size: i32) -> Result<Option<i64>, StoreError> {
+        let Some(record) = self
+            .commit_log
+            .read_exact(commit_log_offset, size as usize)?
+        else {
+            return Ok(None);
+        };
+        let sys_flag = i32::from_be_bytes([record[36], record[37], record[38], record[39]]);
+        let at = store_timestamp_offset(sys_flag);
+        Ok(record
+            .get(at..at + 8)
+            .map(|b| i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+    }
+
+    fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+        boundary: Boundary,
+    ) -> Result<i64, StoreError> {
+        let Some(queue) = self.queue_for_read(topic, queue_id) else {
+            return Ok(0);
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        let commit_log_min = self.commit_log.min_offset();
+        let time_at = |index: i64| -> Result<Option<i64>, StoreError> {
+            match queue.unit(index as u64)? {
+                Some(unit) if unit.commit_log_offset >= commit_log_min => {
+                    self.store_time_of(unit.commit_log_offset, unit.size)
+                }
+                _ => Ok(None),
+            }
+        };
+        // Binary search over [min, max) for the boundary; store times rise with offsets.
+        let (mut lo, mut hi) = (min, max);
+        match boundary {
+            Boundary::Lower => {
+                // First offset whose time >= timestamp.
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match time_at(mid)? {
+                        Some(t) if t >= timestamp => hi = mid,
+                        _ => lo = mid + 1,
+                    }
+                }
+                Ok(lo)
+            }
+            Boundary::Upper => {
+                // Last offset whose time <= timestamp.
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match time_at(mid)? {
+                        Some(t) if t <= timestamp => lo = mid + 1,
+                        Some(_) => hi = mid,
+                        None => lo = mid + 1,
+                    }
+                }
+                Ok((lo - 1).max(min))
+            }
+        }
+    }
+
+    fn shutdown(&self, threads: Vec<JoinHandle<()>>) -> Result<(), StoreError> {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Let writes in progress finish, then stop the threads.
+        drop(self.put.lock());
+        self.flusher.shutdown();
+        {
+            let mut stopped = self.stop_lock.lock();
+            *stopped = true;
+            self.stop_signal.notify_all();
+        }
+        {
+            let mut signal = self.dispatch_signal.lock();
+            *signal = true;
+            self.dispatch_wake.notify_all();
+        }
+        for thread in threads {
+            let _ = thread.join();
+        }
+        // Dispatch whatever is left, so the next start is a clean one.
+        let end = self.commit_log.written();
+        let mut from = self.dispatched.load(Ordering::Acquire);
+        while from < end {
+            let step = dispatch_step(
+                &self.commit_log,
+                &self.queues,
+                self.index.as_ref(),
+                from,
+                end,
+            )?;
+            if step.dispatched <= from {
+                break;
+            }
+            from = step.dispatched;
+            self.dispatched.store(from, Ordering::Release);
+        }
+        self.commit_log.flush()?;
+        self.flush_logics()?;
+        self.files.remove_abort_marker()
+    }
+}
+
+impl MessageStore for DefaultMessageStore {
+    fn put(&self, messages: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
+        self.inner.put(messages)
+    }
+
+    fn get(&self, request: &GetRequest) -> Result<GetResult, StoreError> {
+        self.inner.get(request)
+    }
+
+    fn min_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .queue_for_read(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
+    }
+
+    fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .queue_for_read(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
+    }
+
+    fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+        boundary: Boundary,
+    ) -> Result<i64, StoreError> {
+        self.inner
+            .offset_by_time(topic, queue_id, timestamp, boundary)
+    }
+
+    fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Result<Option<i64>, StoreError> {
+        let Some(queue) = self.inner.queue_for_read(topic, queue_id) else {
+            return Ok(None);
+        };
+        match queue.unit(queue.min_offset().max(0) as u64)? {
+            Some(unit) => self.inner.store_time_of(unit.commit_log_offset, unit.size),
+            None => Ok(None),
+        }
+    }
+
+    fn message_at(&self, commit_log_offset: u64) -> Result<Option<Bytes>, StoreError> {
+        if commit_log_offset < self.inner.commit_log.min_offset() {
+            return Ok(None);
+        }
+        self.inner.commit_log.read_record(commit_log_offset)
+    }
+
+    fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<QueryResult, StoreError> {
+        let Some(index) = &self.inner.index else {
+            return Ok(QueryResult::default());
+        };
+        let found = index.query(topic, key, max_num, begin, end)?;
+        let mut messages = Vec::new();
+        for offset in found.phy_offsets {
+            let Some(record) = self.message_at(offset)? else {
+                continue;
+            };
+            // The index may hold entries for data recovery cut off: check the record.
+            if let Ok(soyuz_model::record::RecordRef::Message(view)) =
+                soyuz_model::record::view_record(&record, false)
+            {
+                let properties = decode_properties(&String::from_utf8_lossy(view.properties));
+                let matches_key = properties
+                    .get(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+                    .is_some_and(|k| k == key)
+                    || properties
+                        .get(keys::KEYS)
+                        .is_some_and(|k| k.split(' ').any(|t| t == key));
+                if view.topic == topic.as_bytes() && matches_key {
+                    messages.push(record);
+                }
+            }
+        }
+        Ok(QueryResult {
+            messages,
+            index_last_update_timestamp: found.index_last_update_timestamp,
+            index_last_update_phyoffset: found.index_last_update_phyoffset,
+        })
+    }
+
+    fn commit_log_min_offset(&self) -> u64 {
+        self.inner.commit_log.min_offset()
+    }
+
+    fn commit_log_max_offset(&self) -> u64 {
+        self.inner.commit_log.written()
+    }
+
+    fn set_arrival_listener(&self, listener: ArrivalListener) {
+        *self.inner.arrival.write() = Some(listener);
+    }
+
+    fn shutdown(&self) -> Result<(), StoreError> {
+        let threads = std::mem::take(&mut *self.threads.lock());
+        self.inner.shutdown(threads)
+    }
+}
+
+impl Drop for DefaultMessageStore {
+    fn drop(&mut self) {
+        if let Err(error) = MessageStore::shutdown(self) {
+            tracing::error!(%error, "store shutdown failed");
+        }
+    }
+}

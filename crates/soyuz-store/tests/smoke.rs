@@ -1,0 +1,99 @@
+//! The file store end to end: put, dispatch, get, restart.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use soyuz_model::record::{decode_record, DecodedRecord, MessageRecord};
+use soyuz_store::{
+    DefaultMessageStore, GetRequest, GetStatus, MessageStore, MessageStoreConfig, TagFilter,
+};
+
+fn config(dir: &std::path::Path) -> MessageStoreConfig {
+    let mut config = MessageStoreConfig::with_root(dir);
+    config.mapped_file_size_commit_log = 64 * 1024;
+    config.mapped_file_size_consume_queue = 20 * 100;
+    config.max_message_size = 16 * 1024;
+    config.max_hash_slot_num = 64;
+    config.max_index_num = 256;
+    config
+}
+
+fn message(topic: &str, queue_id: i32, body: &str) -> MessageRecord {
+    let host: SocketAddr = "127.0.0.1:10911".parse().expect("addr");
+    MessageRecord {
+        topic: topic.into(),
+        queue_id,
+        flag: 0,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: host,
+        store_timestamp: 0,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::from(body.to_owned()),
+        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k-{body}\u{2}"),
+    }
+}
+
+fn read_all(store: &DefaultMessageStore, topic: &str, queue_id: i32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let result = store
+            .get(&GetRequest {
+                topic: topic.into(),
+                queue_id,
+                offset,
+                max_count: 32,
+                max_bytes: 256 * 1024,
+                filter: TagFilter::All,
+            })
+            .expect("get");
+        if result.status != GetStatus::Found {
+            return out;
+        }
+        for raw in &result.messages {
+            match decode_record(raw, true).expect("valid record") {
+                DecodedRecord::Message(record, _) => {
+                    out.push(String::from_utf8(record.body.to_vec()).expect("utf8"))
+                }
+                DecodedRecord::Blank(_) => panic!("blank in a pull"),
+            }
+        }
+        offset = result.next_begin_offset;
+    }
+}
+
+#[test]
+fn put_get_and_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bodies: Vec<String> = (0..500)
+        .map(|i| format!("message-{i}-{}", "x".repeat(i % 300)))
+        .collect();
+    {
+        let store = DefaultMessageStore::open(config(dir.path())).expect("open");
+        for body in &bodies {
+            store.put(vec![message("TopicTest", 1, body)]).expect("put");
+        }
+        assert!(store.wait_dispatched(store.commit_log_max_offset(), Duration::from_secs(5)));
+        assert_eq!(store.max_offset("TopicTest", 1), 500);
+        assert_eq!(read_all(&store, "TopicTest", 1), bodies);
+        assert!(
+            store.inner_segments() > 1,
+            "the test spans several segments"
+        );
+        store.shutdown().expect("shutdown");
+    }
+    let store = DefaultMessageStore::open(config(dir.path())).expect("reopen");
+    assert!(!store.recovered().torn_tail);
+    assert_eq!(store.max_offset("TopicTest", 1), 500);
+    assert_eq!(read_all(&store, "TopicTest", 1), bodies);
+    let put = store
+        .put(vec![message("TopicTest", 1, "after restart")])
+        .expect("put");
+    assert_eq!(put.queue_offset, 500);
+}
