@@ -158,6 +158,10 @@ impl CommitLog {
                 writer.scratch.extend_from_slice(&blank);
                 self.write_out(batch_start, &writer.scratch)?;
                 writer.scratch.clear();
+                fail::fail_point!("commit_log::roll_after_blank", |_| {
+                    self.poison("failpoint commit_log::roll_after_blank".into());
+                    Err(StoreError::Poisoned("failpoint".into()))
+                });
                 batch_start = position + room;
             }
             record.physical_offset = (batch_start + writer.scratch.len() as u64) as i64;

@@ -358,6 +358,7 @@ mod tests {
                 ("storePathRootDir", " /data/store "),
                 ("flushDiskType", "SYNC_FLUSH"),
                 ("mappedFileSizeCommitLog", "1048576"),
+                ("maxMessageSize", "65536"),
                 ("deleteWhen", "04;16"),
                 ("fileReservedTime", "48"),
                 ("brokerName", "broker-a"),
@@ -372,6 +373,7 @@ mod tests {
         assert_eq!(config.mapped_file_size_commit_log, 1_048_576);
         assert_eq!(config.delete_when_hours(), Some(vec![4, 16]));
         assert_eq!(config.file_reserved_time, 48);
+        assert_eq!(config.max_message_size, 65_536);
         assert_eq!(ignored.len(), 1, "brokerName belongs to another config");
         assert_eq!(config.validate(), Ok(()));
     }

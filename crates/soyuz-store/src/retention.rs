@@ -65,6 +65,11 @@ pub(crate) fn run(inner: &Inner, now: i64, force: bool) -> Result<RetentionRepor
         }
         tracing::info!(base, expired, clean_forcibly, "deleted CommitLog segment");
         report.deleted_segments.push(base);
+        fail::fail_point!("retention::after_segment_delete", |_| Err(StoreError::Io {
+            context: "failpoint",
+            path: segments.dir().to_owned(),
+            source: std::io::Error::other("injected by a failure point"),
+        }));
     }
     if !report.deleted_segments.is_empty() {
         let min = inner.commit_log.min_offset();

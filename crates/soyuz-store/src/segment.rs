@@ -52,6 +52,16 @@ impl Segment {
     }
 }
 
+/// The error a failure point returns, as if the disk had failed there.
+#[allow(dead_code)] // used only by failure points, which compile away in normal builds
+fn failpoint_error(path: &Path) -> StoreError {
+    StoreError::Io {
+        context: "failpoint",
+        path: path.to_owned(),
+        source: std::io::Error::other("injected by a failure point"),
+    }
+}
+
 /// The segment file name for `base`.
 pub fn segment_name(base: u64) -> String {
     format!("{base:020}")

@@ -240,6 +240,28 @@ impl DefaultMessageStore {
         retention::run(&self.inner, now_millis, force)
     }
 
+    /// Stops the store the way a crash would, for tests: threads stop, but nothing is
+    /// dispatched, flushed or checkpointed, and the abort marker stays. Data already
+    /// written stays in the OS page cache, as after `kill -9`.
+    pub fn simulate_crash(self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        self.inner.flusher.shutdown();
+        {
+            let mut stopped = self.inner.stop_lock.lock();
+            *stopped = true;
+            self.inner.stop_signal.notify_all();
+        }
+        {
+            let mut signal = self.inner.dispatch_signal.lock();
+            *signal = true;
+            self.inner.dispatch_wake.notify_all();
+        }
+        for thread in std::mem::take(&mut *self.threads.lock()) {
+            let _ = thread.join();
+        }
+        // Drop sees the store already shut down and does nothing more.
+    }
+
     /// Number of CommitLog segment files.
     pub fn inner_segments(&self) -> usize {
         self.inner.commit_log.segments().segments().len()
@@ -634,6 +656,14 @@ impl Inner {
     fn shutdown(&self, threads: Vec<JoinHandle<()>>) -> Result<(), StoreError> {
         if self.shutdown.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        if self.commit_log.check_healthy().is_err() {
+            // A poisoned store must not bless its state as clean: leave the abort marker
+            // and let recovery look at everything.
+            for thread in threads {
+                let _ = thread.join();
+            }
+            return Err(StoreError::Poisoned("shutdown of a poisoned store".into()));
         }
         // Let writes in progress finish, then stop the threads.
         drop(self.put.lock());
