@@ -167,7 +167,8 @@ impl MessageStoreConfig {
                 "must be at least 4096 bytes",
             );
         }
-        if self.mapped_file_size_consume_queue < 20 || self.mapped_file_size_consume_queue % 20 != 0
+        if self.mapped_file_size_consume_queue < 20
+            || !self.mapped_file_size_consume_queue.is_multiple_of(20)
         {
             return err(
                 "mappedFileSizeConsumeQueue",
@@ -189,12 +190,16 @@ impl MessageStoreConfig {
                 "must be between 1 and 95",
             );
         }
-        if self.max_hash_slot_num == 0 || self.max_index_num == 0 {
+        if self.max_hash_slot_num == 0 || self.max_hash_slot_num > i32::MAX as u32 {
             return err(
                 "maxHashSlotNum",
                 self.max_hash_slot_num.to_string(),
-                "must be positive",
+                "must be 1 to 2^31-1",
             );
+        }
+        if self.max_index_num < 2 || self.max_index_num > i32::MAX as u32 {
+            let reason = "must be 2 to 2^31-1 (entry 0 is never used)";
+            return err("maxIndexNum", self.max_index_num.to_string(), reason);
         }
         if self.delete_when_hours().is_none() {
             return err(
@@ -380,17 +385,26 @@ mod tests {
 
     #[test]
     fn refuses_unworkable_values() {
-        let mut config = MessageStoreConfig::default();
-        config.mapped_file_size_consume_queue = 30;
-        assert_eq!(
-            config.validate().map_err(|e| e.key),
-            Err("mappedFileSizeConsumeQueue")
-        );
-        let mut config = MessageStoreConfig::default();
-        config.mapped_file_size_commit_log = 1024 * 1024;
-        assert_eq!(config.validate().map_err(|e| e.key), Err("maxMessageSize"));
-        let mut config = MessageStoreConfig::default();
-        config.delete_when = "25".into();
-        assert_eq!(config.validate().map_err(|e| e.key), Err("deleteWhen"));
+        let key_refused = |config: MessageStoreConfig| config.validate().map_err(|e| e.key);
+        let cq = MessageStoreConfig {
+            mapped_file_size_consume_queue: 30,
+            ..MessageStoreConfig::default()
+        };
+        assert_eq!(key_refused(cq), Err("mappedFileSizeConsumeQueue"));
+        let small = MessageStoreConfig {
+            mapped_file_size_commit_log: 1024 * 1024,
+            ..MessageStoreConfig::default()
+        };
+        assert_eq!(key_refused(small), Err("maxMessageSize"));
+        let hour = MessageStoreConfig {
+            delete_when: "25".into(),
+            ..MessageStoreConfig::default()
+        };
+        assert_eq!(key_refused(hour), Err("deleteWhen"));
+        let index = MessageStoreConfig {
+            max_index_num: 1,
+            ..MessageStoreConfig::default()
+        };
+        assert_eq!(key_refused(index), Err("maxIndexNum"));
     }
 }

@@ -143,7 +143,7 @@ impl ConsumeQueue {
         let mut offset = first as u64 * CQ_UNIT_SIZE;
         let file_size = self.segments.segment_size();
         for unit in units {
-            if !buf.is_empty() && offset % file_size == 0 {
+            if !buf.is_empty() && offset.is_multiple_of(file_size) {
                 let start = offset - buf.len() as u64;
                 self.segments.write_at(start, &buf)?;
                 buf.clear();

@@ -358,14 +358,14 @@ impl Inner {
             self.dispatch_wake.notify_one();
         }
         let mut status = PutStatus::PutOk;
-        if self.config.flush_disk_type == FlushDiskType::Sync && wait_for_disk {
-            if self
+        let must_wait = self.config.flush_disk_type == FlushDiskType::Sync && wait_for_disk;
+        if must_wait
+            && self
                 .flusher
                 .wait_durable(appended.end_offset, self.config.sync_flush_wait())?
                 == FlushWait::TimedOut
-            {
-                status = PutStatus::FlushDiskTimeout;
-            }
+        {
+            status = PutStatus::FlushDiskTimeout;
         }
         Ok(PutResult {
             status,
