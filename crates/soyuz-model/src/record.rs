@@ -969,3 +969,81 @@ pub fn encode_batch(items: &[BatchItem]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+/// The `__CRC32#` property RocketMQ appends when `enabledAppendPropCRC` is on, with its
+/// ten digits still zero: `__CRC32#` `\x01` ten digits `\x02`.
+pub const PROPERTY_CRC32_PLACEHOLDER: &str = "__CRC32#\u{1}0000000000\u{2}";
+
+/// Bytes the `__CRC32#` property takes at the end of a record (`CRC32_RESERVED_LEN`).
+pub const PROPERTY_CRC32_LEN: usize = 20;
+
+/// Whether an encoded record ends with a `__CRC32#` property.
+fn crc_tail(record: &[u8]) -> Option<&[u8]> {
+    let tail = record.get(record.len().checked_sub(PROPERTY_CRC32_LEN)?..)?;
+    (tail.starts_with(b"__CRC32#\x01") && tail[PROPERTY_CRC32_LEN - 1] == 0x02).then_some(tail)
+}
+
+/// Fills in the `__CRC32#` property of an encoded record: CRC32 (masked to 31 bits) of
+/// every byte before the property, written as ten decimal digits least significant first,
+/// exactly as Java's `MessageDecoder.createCrc32` does. Does nothing to a record without
+/// the placeholder.
+pub fn write_properties_crc(record: &mut [u8]) {
+    if crc_tail(record).is_none() {
+        return;
+    }
+    let covered = record.len() - PROPERTY_CRC32_LEN;
+    let mut crc = (crc32fast::hash(&record[..covered]) & 0x7FFF_FFFF) as i32;
+    let digits = &mut record[covered + 9..covered + 19];
+    for digit in digits.iter_mut() {
+        *digit = b'0' + (crc % 10) as u8;
+        crc /= 10;
+    }
+}
+
+/// Checks the `__CRC32#` property of an encoded record: `None` when the record has none,
+/// otherwise whether it matches the record's bytes (`forceVerifyPropCRC`).
+pub fn verify_properties_crc(record: &[u8]) -> Option<bool> {
+    let tail = crc_tail(record)?;
+    let mut expected: i64 = 0;
+    for &digit in tail[9..19].iter().rev() {
+        if !digit.is_ascii_digit() {
+            return Some(false);
+        }
+        expected = expected * 10 + i64::from(digit - b'0');
+    }
+    let covered = record.len() - PROPERTY_CRC32_LEN;
+    let actual = i64::from(crc32fast::hash(&record[..covered]) & 0x7FFF_FFFF);
+    Some(actual == expected)
+}
+
+#[cfg(test)]
+mod crc_property_tests {
+    use super::*;
+
+    #[test]
+    fn the_crc_property_covers_every_byte_before_it() {
+        let mut record = b"some record bytes TAGS\x01A\x02".to_vec();
+        record.extend_from_slice(PROPERTY_CRC32_PLACEHOLDER.as_bytes());
+        assert_eq!(
+            verify_properties_crc(&record),
+            Some(false),
+            "zeros are not the CRC"
+        );
+        write_properties_crc(&mut record);
+        assert_eq!(verify_properties_crc(&record), Some(true));
+        let expected = crc32fast::hash(&record[..record.len() - 20]) & 0x7FFF_FFFF;
+        let digits: String = record[record.len() - 11..record.len() - 1]
+            .iter()
+            .rev()
+            .map(|&b| char::from(b))
+            .collect();
+        assert_eq!(
+            digits.parse::<u32>().expect("digits"),
+            expected,
+            "least significant digit first"
+        );
+        record[3] ^= 0x10;
+        assert_eq!(verify_properties_crc(&record), Some(false));
+        assert_eq!(verify_properties_crc(b"no tail here"), None);
+    }
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use soyuz_model::record::{MessageRecord, BLANK_MAGIC_CODE};
+use soyuz_model::record::{write_properties_crc, MessageRecord, BLANK_MAGIC_CODE};
 
 use crate::error::StoreError;
 use crate::io::StoreFs;
@@ -169,7 +169,11 @@ impl CommitLog {
             if i == 0 {
                 appended.first_offset = record.physical_offset as u64;
             }
+            let start = writer.scratch.len();
             record.encode_into(&mut writer.scratch);
+            // Offsets and store time are in the bytes now: seal them with the CRC property
+            // if the record carries its placeholder.
+            write_properties_crc(&mut writer.scratch[start..]);
             appended.wrote_bytes += len;
         }
         self.write_out(batch_start, &writer.scratch)?;

@@ -81,6 +81,11 @@ pub struct MessageStoreConfig {
     pub max_message_size: usize,
     /// Check each record's body CRC during recovery (`checkCRCOnRecover`).
     pub check_crc_on_recover: bool,
+    /// End every record with a `__CRC32#` property covering the whole record
+    /// (`enabledAppendPropCRC`). Java defaults to false; Soyuz defaults to true, because the
+    /// body CRC alone cannot see damage to a record's topic, properties or offsets, and
+    /// recovery needs to.
+    pub enabled_append_prop_crc: bool,
     /// Build the IndexFile (`messageIndexEnable`).
     pub message_index_enable: bool,
     /// Hash slots per IndexFile (`maxHashSlotNum`).
@@ -114,6 +119,7 @@ impl Default for MessageStoreConfig {
             delete_file_batch_max: 10,
             max_message_size: 4 * 1024 * 1024,
             check_crc_on_recover: true,
+            enabled_append_prop_crc: true,
             message_index_enable: true,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
@@ -276,6 +282,7 @@ impl PropertiesConfig for MessageStoreConfig {
             "deleteFileBatchMax" => set_number(&mut self.delete_file_batch_max, value),
             "maxMessageSize" => set_number(&mut self.max_message_size, value),
             "checkCRCOnRecover" => set_bool(&mut self.check_crc_on_recover, value),
+            "enabledAppendPropCRC" => set_bool(&mut self.enabled_append_prop_crc, value),
             "messageIndexEnable" => set_bool(&mut self.message_index_enable, value),
             "maxHashSlotNum" => set_number(&mut self.max_hash_slot_num, value),
             "maxIndexNum" => set_number(&mut self.max_index_num, value),
@@ -284,7 +291,7 @@ impl PropertiesConfig for MessageStoreConfig {
     }
 
     fn to_properties(&self) -> BTreeMap<String, String> {
-        let pairs: [(&str, String); 23] = [
+        let pairs: [(&str, String); 24] = [
             (
                 "storePathRootDir",
                 self.store_path_root_dir.display().to_string(),
@@ -340,6 +347,10 @@ impl PropertiesConfig for MessageStoreConfig {
             ("deleteFileBatchMax", self.delete_file_batch_max.to_string()),
             ("maxMessageSize", self.max_message_size.to_string()),
             ("checkCRCOnRecover", self.check_crc_on_recover.to_string()),
+            (
+                "enabledAppendPropCRC",
+                self.enabled_append_prop_crc.to_string(),
+            ),
             ("messageIndexEnable", self.message_index_enable.to_string()),
             ("maxHashSlotNum", self.max_hash_slot_num.to_string()),
             ("maxIndexNum", self.max_index_num.to_string()),

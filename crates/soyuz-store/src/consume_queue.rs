@@ -205,9 +205,12 @@ impl ConsumeQueue {
     pub fn correct_min_offset(&self, commit_log_min: u64) -> Result<(), StoreError> {
         let file_units = self.segments.segment_size() / CQ_UNIT_SIZE;
         let max = self.max_offset().max(0) as u64;
-        // Delete whole files whose last unit is below the CommitLog's minimum.
+        // Delete whole files whose last unit is below the CommitLog's minimum, but never
+        // the last file: it is what tells the next start where the queue ends (Java's
+        // deleteExpiredFileByOffset keeps it too).
         loop {
-            let Some(first) = self.segments.segments().first().cloned() else {
+            let files = self.segments.segments();
+            let (Some(first), true) = (files.first(), files.len() > 1) else {
                 break;
             };
             let last_index = first.base / CQ_UNIT_SIZE + file_units - 1;

@@ -10,8 +10,10 @@
 //! before it is known good and indexed) and checks every record's structure and, with
 //! `checkCRCOnRecover`, its body CRC.
 
+use soyuz_model::names::validate_topic;
 use soyuz_model::record::{
-    check_record, RecordCheck, BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2,
+    check_record, verify_properties_crc, view_record, RecordCheck, RecordRef, BLANK_MAGIC_CODE,
+    MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2,
 };
 
 use crate::checkpoint::Checkpoint;
@@ -202,12 +204,35 @@ fn scan(commit_log: &CommitLog, from: u64, check_crc: bool) -> Result<(u64, Stop
         let record = reader.get(pos, size as usize)?;
         match check_record(record, check_crc) {
             RecordCheck::Message { size: checked } if checked == size as usize => {
-                pos += size as u64
+                if let Some(problem) = deeper_check(record, check_crc) {
+                    return Ok((pos, Stop::Damaged(problem)));
+                }
+                pos += size as u64;
             }
             RecordCheck::Corrupt(e) => return Ok((pos, Stop::Damaged(e.to_string()))),
             other => return Ok((pos, Stop::Damaged(format!("invalid record: {other:?}")))),
         }
     }
+}
+
+/// Checks the body CRC cannot: the `__CRC32#` property over the whole record, when the
+/// record has one, and that the topic and properties are text a producer could have sent
+/// (a torn write leaves zeros there, which the size fields alone do not reveal).
+fn deeper_check(record: &[u8], check_crc: bool) -> Option<String> {
+    if check_crc && verify_properties_crc(record) == Some(false) {
+        return Some("the __CRC32# property does not match the record".into());
+    }
+    let Ok(RecordRef::Message(view)) = view_record(record, false) else {
+        return Some("record does not parse".into());
+    };
+    let topic_ok = std::str::from_utf8(view.topic).is_ok_and(|t| validate_topic(t).is_ok());
+    if !topic_ok {
+        return Some("the topic is not a valid topic name".into());
+    }
+    if view.properties.contains(&0) {
+        return Some("the properties contain NUL bytes".into());
+    }
+    None
 }
 
 /// The offset of a CRC-valid record starting after `stop` (within the search window, or

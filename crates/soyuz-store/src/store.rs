@@ -15,7 +15,7 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
 use soyuz_model::names::validate_topic;
 use soyuz_model::properties::{decode_properties, keys};
-use soyuz_model::record::{store_timestamp_offset, MessageRecord};
+use soyuz_model::record::{store_timestamp_offset, MessageRecord, PROPERTY_CRC32_PLACEHOLDER};
 use soyuz_model::{sys_flag, Clock, SystemClock};
 
 use crate::api::*;
@@ -61,6 +61,20 @@ pub(crate) struct Inner {
     shutdown: AtomicBool,
     stop_lock: Mutex<bool>,
     stop_signal: Condvar,
+}
+
+/// Ends `properties` with the `__CRC32#` placeholder the CommitLog fills in, dropping
+/// any `__CRC32#` a client sent (as Java does).
+fn append_crc_placeholder(properties: &mut String) {
+    if properties.contains("__CRC32#") {
+        let mut map = decode_properties(properties);
+        map.remove("__CRC32#");
+        *properties = soyuz_model::properties::encode_properties(&map);
+    }
+    if !properties.is_empty() && !properties.ends_with('\u{2}') {
+        properties.push('\u{2}');
+    }
+    properties.push_str(PROPERTY_CRC32_PLACEHOLDER);
 }
 
 /// The file-backed store.
@@ -284,6 +298,14 @@ impl Inner {
         self.shutdown.load(Ordering::Acquire)
     }
 
+    fn ensure_running(&self) -> Result<(), StoreError> {
+        if self.is_shut_down() {
+            Err(StoreError::ShutDown)
+        } else {
+            Ok(())
+        }
+    }
+
     fn next_queue_offset(
         &self,
         state: &mut PutState,
@@ -327,29 +349,36 @@ impl Inner {
                 .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
         }
         let wait_for_disk = !messages[0].properties.contains("WAIT\u{1}false");
+        if self.config.enabled_append_prop_crc {
+            for message in &mut messages {
+                append_crc_placeholder(&mut message.properties);
+            }
+        }
         let store_timestamp = self.clock.now_millis();
         let (appended, first_queue_offset) = {
             let mut state = self.put.lock();
             let mut first_queue_offset = None;
-            let mut assigned = Vec::with_capacity(messages.len());
+            // Offsets this put takes, committed to the counters only once the append
+            // succeeded; a batch to one queue gets consecutive offsets.
+            let mut pending: HashMap<(String, i32), i64> = HashMap::new();
             for message in messages.iter_mut() {
                 let tran = sys_flag::transaction_value(message.sys_flag);
                 let counts = tran == sys_flag::TRANSACTION_NOT_TYPE
                     || tran == sys_flag::TRANSACTION_COMMIT_TYPE;
-                let next = self.next_queue_offset(&mut state, &message.topic, message.queue_id)?;
+                let key = (message.topic.clone(), message.queue_id);
+                let next = match pending.get(&key) {
+                    Some(next) => *next,
+                    None => self.next_queue_offset(&mut state, &message.topic, message.queue_id)?,
+                };
                 message.queue_offset = if counts { next } else { 0 };
                 first_queue_offset.get_or_insert(message.queue_offset);
-                if counts {
-                    assigned.push((message.topic.clone(), message.queue_id, next + 1));
-                }
+                pending.insert(key, if counts { next + 1 } else { next });
             }
             let state = &mut *state;
             let appended =
                 self.commit_log
                     .append(&mut state.writer, &mut messages, store_timestamp)?;
-            for (topic, queue_id, next) in assigned {
-                state.queue_offsets.insert((topic, queue_id), next);
-            }
+            state.queue_offsets.extend(pending);
             (appended, first_queue_offset.unwrap_or(0))
         };
         {
@@ -504,9 +533,7 @@ impl Inner {
     }
 
     fn get(&self, request: &GetRequest) -> Result<GetResult, StoreError> {
-        if self.is_shut_down() {
-            return Err(StoreError::ShutDown);
-        }
+        self.ensure_running()?;
         let offset = request.offset;
         let result = |status, next_begin_offset, min_offset, max_offset| GetResult {
             status,
@@ -611,6 +638,7 @@ impl Inner {
         timestamp: i64,
         boundary: Boundary,
     ) -> Result<i64, StoreError> {
+        self.ensure_running()?;
         let Some(queue) = self.queue_for_read(topic, queue_id) else {
             return Ok(0);
         };
@@ -737,6 +765,7 @@ impl MessageStore for DefaultMessageStore {
     }
 
     fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Result<Option<i64>, StoreError> {
+        self.inner.ensure_running()?;
         let Some(queue) = self.inner.queue_for_read(topic, queue_id) else {
             return Ok(None);
         };
@@ -747,6 +776,7 @@ impl MessageStore for DefaultMessageStore {
     }
 
     fn message_at(&self, commit_log_offset: u64) -> Result<Option<Bytes>, StoreError> {
+        self.inner.ensure_running()?;
         if commit_log_offset < self.inner.commit_log.min_offset() {
             return Ok(None);
         }
@@ -761,6 +791,7 @@ impl MessageStore for DefaultMessageStore {
         begin: i64,
         end: i64,
     ) -> Result<QueryResult, StoreError> {
+        self.inner.ensure_running()?;
         let Some(index) = &self.inner.index else {
             return Ok(QueryResult::default());
         };

@@ -97,3 +97,25 @@ fn put_get_and_restart() {
         .expect("put");
     assert_eq!(put.queue_offset, 500);
 }
+
+#[test]
+fn records_carry_a_valid_crc_property_by_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DefaultMessageStore::open(config(dir.path())).expect("open");
+    let put = store
+        .put(vec![message("TopicTest", 0, "sealed")])
+        .expect("put");
+    let raw = store
+        .message_at(put.physical_offset)
+        .expect("read")
+        .expect("present");
+    assert_eq!(soyuz_model::record::verify_properties_crc(&raw), Some(true));
+    match decode_record(&raw, true).expect("valid") {
+        DecodedRecord::Message(record, _) => {
+            let properties = soyuz_model::properties::decode_properties(&record.properties);
+            assert_eq!(properties.get("TAGS").map(String::as_str), Some("TagA"));
+            assert!(properties.contains_key("__CRC32#"));
+        }
+        DecodedRecord::Blank(_) => panic!("blank"),
+    }
+}
