@@ -53,7 +53,7 @@ impl Segment {
 }
 
 /// The error a failure point returns, as if the disk had failed there.
-#[allow(dead_code)] // used only by failure points, which compile away in normal builds
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))] // only failure points use it
 fn failpoint_error(path: &Path) -> StoreError {
     StoreError::Io {
         context: "failpoint",
@@ -211,8 +211,10 @@ impl SegmentedFile {
             .fs
             .open(&path, true)
             .io_context("create segment", &path)?;
+        fail::fail_point!("segment::after_create", |_| Err(failpoint_error(&path)));
         file.set_len(self.segment_size)
             .io_context("size segment", &path)?;
+        fail::fail_point!("segment::after_set_len", |_| Err(failpoint_error(&path)));
         // The new name must survive a crash before anything in the file is acknowledged.
         self.fs
             .sync_dir(&self.dir)
