@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes soyuz-remoting's codecs: each cargo-fuzz target for N seconds (default 60).
+# Fuzzes soyuz-remoting's codecs and soyuz-store's crash recovery: each cargo-fuzz target
+# for N seconds (default 60).
 #
 #   bash fuzz/run.sh [seconds] [target...]
 #
@@ -14,7 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(frame_decode body_decode)
+    targets=(frame_decode body_decode recovery)
 fi
 
 export RUSTC_BOOTSTRAP=1

@@ -140,7 +140,18 @@ impl ConsumeQueue {
     /// rewrites them in place.
     pub fn put(&self, first: i64, units: &[CqUnit]) -> Result<(), StoreError> {
         let mut buf = Vec::with_capacity(units.len() * CQ_UNIT_SIZE as usize);
-        let mut offset = first as u64 * CQ_UNIT_SIZE;
+        let mut offset = u64::try_from(first)
+            .ok()
+            .and_then(|first| first.checked_mul(CQ_UNIT_SIZE))
+            .filter(|offset| {
+                offset
+                    .checked_add(units.len() as u64 * CQ_UNIT_SIZE)
+                    .is_some()
+            })
+            .ok_or_else(|| StoreError::Corrupt {
+                file: self.segments.dir().to_owned(),
+                detail: format!("queue offset {first} cannot be stored"),
+            })?;
         let file_size = self.segments.segment_size();
         for unit in units {
             if !buf.is_empty() && offset.is_multiple_of(file_size) {

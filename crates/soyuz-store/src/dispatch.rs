@@ -123,7 +123,7 @@ pub fn dispatch_step(
             let entry = batches
                 .entry((topic.clone(), record.queue_id))
                 .or_insert_with(|| (record.queue_offset, Vec::new()));
-            if entry.0 + entry.1.len() as i64 != record.queue_offset {
+            if entry.0.checked_add(entry.1.len() as i64) != Some(record.queue_offset) {
                 // Not contiguous with the batch (only after odd recovery): write what we
                 // have and start a new batch at this unit.
                 let (first, units) = std::mem::replace(entry, (record.queue_offset, Vec::new()));

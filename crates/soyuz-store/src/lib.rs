@@ -21,6 +21,8 @@ pub mod consume_queue;
 pub mod dispatch;
 pub mod error;
 mod flush;
+/// Fuzz properties shared by the cargo-fuzz targets (`fuzz/`) and the seed replay test.
+pub mod fuzzing;
 pub mod index;
 pub mod io;
 pub mod memory;

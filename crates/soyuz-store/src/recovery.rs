@@ -13,7 +13,7 @@
 use soyuz_model::names::validate_topic;
 use soyuz_model::record::{
     check_record, verify_properties_crc, view_record, RecordCheck, RecordRef, BLANK_MAGIC_CODE,
-    MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2,
+    MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2, MIN_RECORD_SIZE,
 };
 
 use crate::checkpoint::Checkpoint;
@@ -204,7 +204,7 @@ fn scan(commit_log: &CommitLog, from: u64, check_crc: bool) -> Result<(u64, Stop
         let record = reader.get(pos, size as usize)?;
         match check_record(record, check_crc) {
             RecordCheck::Message { size: checked } if checked == size as usize => {
-                if let Some(problem) = deeper_check(record, check_crc) {
+                if let Some(problem) = deeper_check(record, pos, check_crc) {
                     return Ok((pos, Stop::Damaged(problem)));
                 }
                 pos += size as u64;
@@ -218,13 +218,28 @@ fn scan(commit_log: &CommitLog, from: u64, check_crc: bool) -> Result<(u64, Stop
 /// Checks the body CRC cannot: the `__CRC32#` property over the whole record, when the
 /// record has one, and that the topic and properties are text a producer could have sent
 /// (a torn write leaves zeros there, which the size fields alone do not reveal).
-fn deeper_check(record: &[u8], check_crc: bool) -> Option<String> {
+fn deeper_check(record: &[u8], position: u64, check_crc: bool) -> Option<String> {
     if check_crc && verify_properties_crc(record) == Some(false) {
         return Some("the __CRC32# property does not match the record".into());
     }
     let Ok(RecordRef::Message(view)) = view_record(record, false) else {
         return Some("record does not parse".into());
     };
+    if view.physical_offset != position as i64 {
+        return Some(format!(
+            "the record says it is at offset {}, but it is at {position}",
+            view.physical_offset
+        ));
+    }
+    // A queue cannot have had more messages than the CommitLog had room for before this
+    // record; anything else is garbage that would send ConsumeQueue writes anywhere.
+    let most_records_before = position / MIN_RECORD_SIZE as u64;
+    if view.queue_offset < 0 || view.queue_offset as u64 > most_records_before {
+        return Some(format!(
+            "queue offset {} is impossible at offset {position}",
+            view.queue_offset
+        ));
+    }
     let topic_ok = std::str::from_utf8(view.topic).is_ok_and(|t| validate_topic(t).is_ok());
     if !topic_ok {
         return Some("the topic is not a valid topic name".into());
