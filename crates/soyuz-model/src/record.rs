@@ -977,10 +977,42 @@ pub const PROPERTY_CRC32_PLACEHOLDER: &str = "__CRC32#\u{1}0000000000\u{2}";
 /// Bytes the `__CRC32#` property takes at the end of a record (`CRC32_RESERVED_LEN`).
 pub const PROPERTY_CRC32_LEN: usize = 20;
 
-/// Whether an encoded record ends with a `__CRC32#` property.
-fn crc_tail(record: &[u8]) -> Option<&[u8]> {
-    let tail = record.get(record.len().checked_sub(PROPERTY_CRC32_LEN)?..)?;
-    (tail.starts_with(b"__CRC32#\x01") && tail[PROPERTY_CRC32_LEN - 1] == 0x02).then_some(tail)
+/// The fixed bytes of the `__CRC32#` property: the name, the separator after it, and the
+/// property separator that ends it.
+const CRC_TAIL_FIXED: &[u8; 9] = b"__CRC32#\x01";
+
+/// How an encoded record's last 20 bytes relate to a `__CRC32#` property.
+enum CrcTail<'a> {
+    /// No such property.
+    Absent,
+    /// The property, intact in shape.
+    Present(&'a [u8]),
+    /// Most of the property's fixed bytes are there but not all: the property was
+    /// damaged, which must not pass as "no property".
+    Damaged,
+}
+
+fn crc_tail(record: &[u8]) -> CrcTail<'_> {
+    let Some(tail) = record
+        .len()
+        .checked_sub(PROPERTY_CRC32_LEN)
+        .and_then(|start| record.get(start..))
+    else {
+        return CrcTail::Absent;
+    };
+    let matching = tail[..9]
+        .iter()
+        .zip(CRC_TAIL_FIXED)
+        .filter(|(a, b)| a == b)
+        .count()
+        + usize::from(tail[PROPERTY_CRC32_LEN - 1] == 0x02);
+    match matching {
+        10 => CrcTail::Present(tail),
+        // A few flipped bits leave most of the ten fixed bytes in place; properties that
+        // merely end similarly by chance are vanishingly rare.
+        7..=9 => CrcTail::Damaged,
+        _ => CrcTail::Absent,
+    }
 }
 
 /// Fills in the `__CRC32#` property of an encoded record: CRC32 (masked to 31 bits) of
@@ -988,7 +1020,7 @@ fn crc_tail(record: &[u8]) -> Option<&[u8]> {
 /// exactly as Java's `MessageDecoder.createCrc32` does. Does nothing to a record without
 /// the placeholder.
 pub fn write_properties_crc(record: &mut [u8]) {
-    if crc_tail(record).is_none() {
+    if !matches!(crc_tail(record), CrcTail::Present(_)) {
         return;
     }
     let covered = record.len() - PROPERTY_CRC32_LEN;
@@ -1001,9 +1033,14 @@ pub fn write_properties_crc(record: &mut [u8]) {
 }
 
 /// Checks the `__CRC32#` property of an encoded record: `None` when the record has none,
-/// otherwise whether it matches the record's bytes (`forceVerifyPropCRC`).
+/// otherwise whether it matches the record's bytes (`forceVerifyPropCRC`). A property
+/// whose own name or separators are damaged counts as a mismatch.
 pub fn verify_properties_crc(record: &[u8]) -> Option<bool> {
-    let tail = crc_tail(record)?;
+    let tail = match crc_tail(record) {
+        CrcTail::Absent => return None,
+        CrcTail::Damaged => return Some(false),
+        CrcTail::Present(tail) => tail,
+    };
     let mut expected: i64 = 0;
     for &digit in tail[9..19].iter().rev() {
         if !digit.is_ascii_digit() {
@@ -1044,6 +1081,21 @@ mod crc_property_tests {
         );
         record[3] ^= 0x10;
         assert_eq!(verify_properties_crc(&record), Some(false));
-        assert_eq!(verify_properties_crc(b"no tail here"), None);
+        record[3] ^= 0x10;
+        for at in [
+            record.len() - 20,
+            record.len() - 14,
+            record.len() - 12,
+            record.len() - 1,
+        ] {
+            let mut damaged = record.clone();
+            damaged[at] ^= 0x04;
+            assert_eq!(verify_properties_crc(&damaged), Some(false), "flip at {at}");
+        }
+        assert_eq!(
+            verify_properties_crc(b"no tail here at all, twenty bytes+"),
+            None
+        );
+        assert_eq!(verify_properties_crc(b"short"), None);
     }
 }

@@ -250,6 +250,17 @@ fn deeper_check(record: &[u8], position: u64, check_crc: bool) -> Option<String>
     None
 }
 
+/// Whether `bytes` start with a record that was written at `position` by a store: valid
+/// structure and CRCs, and its own physical-offset field naming `position`. A record a
+/// producer embedded in a message body fails the last test, so a torn message carrying
+/// one is still a torn tail.
+fn is_genuine_record(bytes: &[u8], position: u64) -> bool {
+    match check_record(bytes, true) {
+        RecordCheck::Message { size } => deeper_check(&bytes[..size], position, true).is_none(),
+        _ => false,
+    }
+}
+
 /// The offset of a CRC-valid record starting after `stop` (within the search window, or
 /// at the start of any later segment), if there is one.
 fn valid_record_after(commit_log: &CommitLog, stop: u64) -> Result<Option<u64>, StoreError> {
@@ -261,7 +272,7 @@ fn valid_record_after(commit_log: &CommitLog, stop: u64) -> Result<Option<u64>, 
             let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
             if size > 8 && (size as u64) <= segment_size {
                 let record = segment.read(0, size as usize)?;
-                if matches!(check_record(&record, true), RecordCheck::Message { .. }) {
+                if is_genuine_record(&record, segment.base) {
                     return Ok(Some(segment.base));
                 }
             }
@@ -286,7 +297,7 @@ fn valid_record_after(commit_log: &CommitLog, stop: u64) -> Result<Option<u64>, 
         if magic != MESSAGE_MAGIC_CODE && magic != MESSAGE_MAGIC_CODE_V2 {
             continue;
         }
-        if let RecordCheck::Message { .. } = check_record(&window[at..], true) {
+        if is_genuine_record(&window[at..], stop + at as u64) {
             return Ok(Some(stop + at as u64));
         }
     }
