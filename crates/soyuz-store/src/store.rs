@@ -37,7 +37,9 @@ const MAX_FILTER_UNITS: usize = 800;
 
 struct PutState {
     writer: CommitLogWriter,
-    queue_offsets: HashMap<(String, i32), i64>,
+    /// Next queue offset per topic, then per queue id (looked up by `&str`, no allocation
+    /// on the hot path).
+    queue_offsets: HashMap<String, HashMap<i32, i64>>,
 }
 
 pub(crate) struct Inner {
@@ -52,6 +54,8 @@ pub(crate) struct Inner {
     flusher: Flusher,
     dispatched: AtomicU64,
     dispatch_signal: Mutex<bool>,
+    /// Set while the dispatcher waits for new bytes.
+    dispatcher_idle: AtomicBool,
     dispatch_wake: Condvar,
     dispatch_done: Condvar,
     last_dispatched_timestamp: AtomicI64,
@@ -163,6 +167,7 @@ impl DefaultMessageStore {
             }),
             dispatched: AtomicU64::new(recovered.end),
             dispatch_signal: Mutex::new(false),
+            dispatcher_idle: AtomicBool::new(false),
             dispatch_wake: Condvar::new(),
             dispatch_done: Condvar::new(),
             last_dispatched_timestamp: AtomicI64::new(checkpoint.logics_msg_timestamp),
@@ -306,23 +311,25 @@ impl Inner {
         }
     }
 
-    fn next_queue_offset(
+    /// The counter for a topic-queue, created from its ConsumeQueue on first use.
+    fn queue_counter<'a>(
         &self,
-        state: &mut PutState,
+        state: &'a mut PutState,
         topic: &str,
         queue_id: i32,
-    ) -> Result<i64, StoreError> {
-        if let Some(next) = state.queue_offsets.get(&(topic.to_owned(), queue_id)) {
-            return Ok(*next);
+    ) -> &'a mut i64 {
+        if !state.queue_offsets.contains_key(topic) {
+            state.queue_offsets.insert(topic.to_owned(), HashMap::new());
         }
-        let from_queue = self
-            .queues
-            .get(topic, queue_id)
-            .map_or(0, |q| q.max_offset());
-        state
+        let queues = state
             .queue_offsets
-            .insert((topic.to_owned(), queue_id), from_queue);
-        Ok(from_queue)
+            .get_mut(topic)
+            .expect("inserted just above");
+        queues.entry(queue_id).or_insert_with(|| {
+            self.queues
+                .get(topic, queue_id)
+                .map_or(0, |q| q.max_offset())
+        })
     }
 
     fn put(&self, mut messages: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
@@ -358,30 +365,44 @@ impl Inner {
         let (appended, first_queue_offset) = {
             let mut state = self.put.lock();
             let mut first_queue_offset = None;
-            // Offsets this put takes, committed to the counters only once the append
-            // succeeded; a batch to one queue gets consecutive offsets.
-            let mut pending: HashMap<(String, i32), i64> = HashMap::new();
-            for message in messages.iter_mut() {
+            // Counters move as offsets are assigned (a batch to one queue gets consecutive
+            // offsets); if the append fails they are put back.
+            let mut undo: Vec<(usize, i64)> = Vec::new();
+            for (i, message) in messages.iter_mut().enumerate() {
                 let tran = sys_flag::transaction_value(message.sys_flag);
                 let counts = tran == sys_flag::TRANSACTION_NOT_TYPE
                     || tran == sys_flag::TRANSACTION_COMMIT_TYPE;
-                let key = (message.topic.clone(), message.queue_id);
-                let next = match pending.get(&key) {
-                    Some(next) => *next,
-                    None => self.next_queue_offset(&mut state, &message.topic, message.queue_id)?,
-                };
-                message.queue_offset = if counts { next } else { 0 };
+                let counter = self.queue_counter(&mut state, &message.topic, message.queue_id);
+                message.queue_offset = if counts { *counter } else { 0 };
+                if counts {
+                    undo.push((i, *counter));
+                    *counter += 1;
+                }
                 first_queue_offset.get_or_insert(message.queue_offset);
-                pending.insert(key, if counts { next + 1 } else { next });
             }
             let state = &mut *state;
             let appended =
-                self.commit_log
-                    .append(&mut state.writer, &mut messages, store_timestamp)?;
-            state.queue_offsets.extend(pending);
+                match self
+                    .commit_log
+                    .append(&mut state.writer, &mut messages, store_timestamp)
+                {
+                    Ok(appended) => appended,
+                    Err(error) => {
+                        // Earliest first, so each queue ends at the first offset this put took.
+                        for &(i, before) in undo.iter().rev() {
+                            let message = &messages[i];
+                            *self.queue_counter(state, &message.topic, message.queue_id) = before;
+                        }
+                        return Err(error);
+                    }
+                };
             (appended, first_queue_offset.unwrap_or(0))
         };
-        {
+        // Wake the dispatcher only if it sleeps: a busy dispatcher finds the new bytes on
+        // its own, and skipping the lock and futex wake keeps the put path short. The fence
+        // pairs with the one in run_dispatcher, so one side always sees the other.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.dispatcher_idle.load(Ordering::SeqCst) {
             let mut signal = self.dispatch_signal.lock();
             *signal = true;
             self.dispatch_wake.notify_one();
@@ -415,10 +436,13 @@ impl Inner {
                 if self.is_shut_down() {
                     return;
                 }
+                self.dispatcher_idle.store(true, Ordering::SeqCst);
+                std::sync::atomic::fence(Ordering::SeqCst);
                 if !*signal && self.commit_log.written() <= from {
                     self.dispatch_wake
                         .wait_for(&mut signal, Duration::from_millis(500));
                 }
+                self.dispatcher_idle.store(false, Ordering::SeqCst);
                 *signal = false;
                 continue;
             }
