@@ -112,6 +112,55 @@ pub struct GetResult {
     pub queue_offsets: Vec<i64>,
 }
 
+impl GetResult {
+    /// A result with no messages.
+    pub fn empty(
+        status: GetStatus,
+        next_begin_offset: i64,
+        min_offset: i64,
+        max_offset: i64,
+    ) -> Self {
+        Self {
+            status,
+            next_begin_offset,
+            min_offset,
+            max_offset,
+            messages: Vec::new(),
+            queue_offsets: Vec::new(),
+        }
+    }
+
+    /// The answer for a read of an existing queue holding `[min, max)` at `offset`, when
+    /// that offset is outside the readable range (`DefaultMessageStore.getMessage`);
+    /// `None` when the offset is readable and units must be read.
+    pub fn out_of_range(offset: i64, min: i64, max: i64) -> Option<Self> {
+        let (status, next) = if max == 0 {
+            (GetStatus::NoMessageInQueue, 0)
+        } else if offset < min {
+            (GetStatus::OffsetTooSmall, min)
+        } else if offset == max {
+            (GetStatus::OffsetOverflowOne, offset)
+        } else if offset > max {
+            // Java moves a client that ran past the end back to the start of a queue that
+            // never lost messages, and to the end otherwise.
+            (
+                GetStatus::OffsetOverflowBadly,
+                if min == 0 { min } else { max },
+            )
+        } else {
+            return None;
+        };
+        Some(Self::empty(status, next, min, max))
+    }
+}
+
+/// Units a pull reads from a ConsumeQueue when a tag filter may skip many
+/// (`maxFilterMessageCount`-like window): at least `max_count`, up to 800.
+pub fn filter_scan_window(max_count: usize) -> usize {
+    let wanted = max_count.max(1);
+    wanted.max(800.min(wanted * 20))
+}
+
 /// `BoundaryType` for searching an offset by time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Boundary {

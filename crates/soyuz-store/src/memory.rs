@@ -56,9 +56,6 @@ use crate::dispatch::tags_code;
 use crate::error::StoreError;
 use crate::index::MAX_MSGS_NUM_BATCH;
 
-/// Units looked at per pull when a tag filter may skip many (the file store's limit).
-const MAX_FILTER_UNITS: usize = 800;
-
 /// The file store's default ConsumeQueue file size (`mappedFileSizeConsumeQueue`).
 const DEFAULT_CONSUME_QUEUE_FILE_SIZE: u64 = 300_000 * CQ_UNIT_SIZE;
 
@@ -168,17 +165,6 @@ fn is_visible(sys_flag_value: i32) -> bool {
     tran == sys_flag::TRANSACTION_NOT_TYPE || tran == sys_flag::TRANSACTION_COMMIT_TYPE
 }
 
-fn empty_result(status: GetStatus, next_begin_offset: i64, min: i64, max: i64) -> GetResult {
-    GetResult {
-        status,
-        next_begin_offset,
-        min_offset: min,
-        max_offset: max,
-        messages: Vec::new(),
-        queue_offsets: Vec::new(),
-    }
-}
-
 impl MessageStore for MemoryStore {
     fn put(&self, mut messages: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
         self.check_running()?;
@@ -283,24 +269,13 @@ impl MessageStore for MemoryStore {
         let offset = request.offset;
         let state = self.state.read();
         let Some(queue) = state.queues.get(&(request.topic.clone(), request.queue_id)) else {
-            return Ok(empty_result(GetStatus::NoMatchedLogicQueue, 0, 0, 0));
+            return Ok(GetResult::empty(GetStatus::NoMatchedLogicQueue, 0, 0, 0));
         };
         let (min, max) = (0i64, queue.len() as i64);
-        if max == 0 {
-            return Ok(empty_result(GetStatus::NoMessageInQueue, 0, min, max));
+        if let Some(answer) = GetResult::out_of_range(offset, min, max) {
+            return Ok(answer);
         }
-        if offset < min {
-            return Ok(empty_result(GetStatus::OffsetTooSmall, min, min, max));
-        }
-        if offset == max {
-            return Ok(empty_result(GetStatus::OffsetOverflowOne, offset, min, max));
-        }
-        if offset > max {
-            let next = if min == 0 { min } else { max };
-            return Ok(empty_result(GetStatus::OffsetOverflowBadly, next, min, max));
-        }
-        let wanted_count = request.max_count.max(1);
-        let scan = wanted_count.max(MAX_FILTER_UNITS.min(wanted_count * 20)) as u64;
+        let scan = filter_scan_window(request.max_count) as u64;
         // A read never crosses the end of a ConsumeQueue file.
         let to_file_end = self.units_per_cq_file - offset as u64 % self.units_per_cq_file;
         let count = scan.min(to_file_end).min((max - offset) as u64) as usize;

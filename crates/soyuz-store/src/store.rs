@@ -32,9 +32,6 @@ use crate::queue_table::QueueTable;
 use crate::recovery::{recover_commit_log, Recovered};
 use crate::retention::{self, RetentionReport};
 
-/// Units read from a ConsumeQueue per pull when a tag filter may skip many.
-const MAX_FILTER_UNITS: usize = 800;
-
 struct PutState {
     writer: CommitLogWriter,
     /// Next queue offset per topic, then per queue id (looked up by `&str`, no allocation
@@ -559,38 +556,22 @@ impl Inner {
     fn get(&self, request: &GetRequest) -> Result<GetResult, StoreError> {
         self.ensure_running()?;
         let offset = request.offset;
-        let result = |status, next_begin_offset, min_offset, max_offset| GetResult {
-            status,
-            next_begin_offset,
-            min_offset,
-            max_offset,
-            messages: Vec::new(),
-            queue_offsets: Vec::new(),
-        };
         let Some(queue) = self.queue_for_read(&request.topic, request.queue_id) else {
-            return Ok(result(GetStatus::NoMatchedLogicQueue, 0, 0, 0));
+            return Ok(GetResult::empty(GetStatus::NoMatchedLogicQueue, 0, 0, 0));
         };
         let (min, max) = (queue.min_offset(), queue.max_offset());
-        if max == 0 {
-            return Ok(result(GetStatus::NoMessageInQueue, 0, min, max));
+        if let Some(answer) = GetResult::out_of_range(offset, min, max) {
+            return Ok(answer);
         }
-        if offset < min {
-            return Ok(result(GetStatus::OffsetTooSmall, min, min, max));
-        }
-        if offset == max {
-            return Ok(result(GetStatus::OffsetOverflowOne, offset, min, max));
-        }
-        if offset > max {
-            let next = if min == 0 { min } else { max };
-            return Ok(result(GetStatus::OffsetOverflowBadly, next, min, max));
-        }
-        let scan = request
-            .max_count
-            .max(1)
-            .max(MAX_FILTER_UNITS.min(request.max_count.max(1) * 20));
+        let scan = filter_scan_window(request.max_count);
         let units = queue.units_from(offset, scan)?;
         if units.is_empty() {
-            return Ok(result(GetStatus::OffsetFoundNull, offset + 1, min, max));
+            return Ok(GetResult::empty(
+                GetStatus::OffsetFoundNull,
+                offset + 1,
+                min,
+                max,
+            ));
         }
         let commit_log_min = self.commit_log.min_offset();
         let mut wanted = Vec::new();
