@@ -130,6 +130,18 @@ pub fn body_crc(body: &[u8]) -> i32 {
     (crc32fast::hash(body) & 0x7FFF_FFFF) as i32
 }
 
+/// The store timestamp of the encoded message record at the start of `bytes`, read in
+/// place (the field's position depends on the born-host size in the sysflag); `None` for
+/// a blank record or bytes too short to hold the field.
+pub fn peek_store_timestamp(bytes: &[u8]) -> Option<i64> {
+    let magic = be_i32(bytes, field_offset::MAGIC_CODE)?;
+    if magic == BLANK_MAGIC_CODE || be_i32(bytes, field_offset::TOTAL_SIZE)? <= 0 {
+        return None;
+    }
+    let at = store_timestamp_offset(be_i32(bytes, field_offset::SYS_FLAG)?);
+    Some(i64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
 /// The 8 bytes that start a blank end-of-file record covering `size` bytes. Java writes
 /// only these 8 bytes; the rest of the blank is whatever the file held.
 pub fn blank_header(size: i32) -> [u8; 8] {

@@ -7,7 +7,7 @@
 //! A segment's age is the store time of the first record of the segment after it (the
 //! newest a record in it can be); the last segment, being written, is never deleted.
 
-use soyuz_model::record::{store_timestamp_offset, BLANK_MAGIC_CODE};
+use soyuz_model::record::peek_store_timestamp;
 
 use crate::error::StoreError;
 use crate::store::Inner;
@@ -85,15 +85,5 @@ pub(crate) fn run(inner: &Inner, now: i64, force: bool) -> Result<RetentionRepor
 
 /// Store time of a segment's first record, if it holds one.
 fn first_store_timestamp(segment: &crate::segment::Segment) -> Result<Option<i64>, StoreError> {
-    let head = segment.read(0, 64)?;
-    let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-    let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-    if size <= 0 || magic == BLANK_MAGIC_CODE {
-        return Ok(None);
-    }
-    let sys_flag = i32::from_be_bytes([head[36], head[37], head[38], head[39]]);
-    let at = store_timestamp_offset(sys_flag);
-    Ok(head
-        .get(at..at + 8)
-        .map(|b| i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+    Ok(peek_store_timestamp(&segment.read(0, 80)?))
 }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
 use soyuz_model::names::validate_topic;
 use soyuz_model::properties::{decode_properties, keys};
-use soyuz_model::record::{store_timestamp_offset, MessageRecord, PROPERTY_CRC32_PLACEHOLDER};
+use soyuz_model::record::{peek_store_timestamp, MessageRecord, PROPERTY_CRC32_PLACEHOLDER};
 use soyuz_model::{sys_flag, Clock, SystemClock};
 
 use crate::api::*;
@@ -629,11 +629,7 @@ impl Inner {
         else {
             return Ok(None);
         };
-        let sys_flag = i32::from_be_bytes([record[36], record[37], record[38], record[39]]);
-        let at = store_timestamp_offset(sys_flag);
-        Ok(record
-            .get(at..at + 8)
-            .map(|b| i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+        Ok(peek_store_timestamp(&record))
     }
 
     fn offset_by_time(

@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::BytesMut;
 use soyuz_remoting::frame::encode_to_bytes;
 use soyuz_remoting::{decode_frame, response_code, RemotingCommand, MAX_FRAME_LEN};
-use soyuz_transport::handler::{Handled, RequestHandler};
 use soyuz_transport::{server, Channel, ClientConfig, RemotingClient, Router, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -420,5 +419,3 @@ async fn async_and_oneway_client_calls_work() {
     assert_eq!(server.oneways.load(Ordering::SeqCst), 1);
     server.stop().await;
 }
-
-struct _AssertHandlerObjectSafe(Arc<dyn RequestHandler>, Handled);

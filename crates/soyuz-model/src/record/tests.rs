@@ -958,3 +958,24 @@ proptest! {
         prop_assert_eq!(decode_batch(&Bytes::from(encoded)), Ok(items));
     }
 }
+
+#[test]
+fn store_timestamp_is_peeked_for_both_host_sizes() {
+    let v4 = golden_v1_ipv4();
+    assert_eq!(
+        peek_store_timestamp(&v4),
+        Some(golden_v1_ipv4_record().store_timestamp)
+    );
+    // With an IPv6 born host the field sits at 68, past a 64-byte prefix.
+    let v6 = golden_v2_ipv6();
+    assert_eq!(
+        peek_store_timestamp(&v6),
+        Some(golden_v2_ipv6_record().store_timestamp)
+    );
+    assert_eq!(
+        peek_store_timestamp(&v6[..70]),
+        None,
+        "too short to hold the field"
+    );
+    assert_eq!(peek_store_timestamp(&blank_header(64)), None);
+}
