@@ -995,7 +995,11 @@ mod tests {
     const T0: i64 = 1_700_000_000_000;
 
     fn service(dir: &Path, clock: &ManualClock) -> IndexService {
-        IndexService::open_with_clock(Arc::new(OsFs), dir, 16, 8, Arc::new(clock.clone()))
+        sized_service(dir, clock, 16, 8)
+    }
+
+    fn sized_service(dir: &Path, clock: &ManualClock, slots: u32, entries: u32) -> IndexService {
+        IndexService::open_with_clock(Arc::new(OsFs), dir, slots, entries, Arc::new(clock.clone()))
             .expect("open index service")
     }
 
@@ -1188,14 +1192,7 @@ mod tests {
     fn unique_key_and_every_keys_token_are_indexed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        let index = IndexService::open_with_clock(
-            Arc::new(OsFs),
-            dir.path(),
-            64,
-            32,
-            Arc::new(clock.clone()),
-        )
-        .expect("open");
+        let index = sized_service(dir.path(), &clock, 64, 32);
         index
             .build_index("T", &["k1", "", "k2"], Some("UNIQ"), 100, T0)
             .expect("build");
@@ -1222,14 +1219,7 @@ mod tests {
     fn time_range_filters_entries() {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        let index = IndexService::open_with_clock(
-            Arc::new(OsFs),
-            dir.path(),
-            64,
-            64,
-            Arc::new(clock.clone()),
-        )
-        .expect("open");
+        let index = sized_service(dir.path(), &clock, 64, 64);
         for i in 0..5u64 {
             index
                 .build_index("T", &["k"], None, 100 * (i + 1), T0 + i as i64 * 10_000)
@@ -1262,14 +1252,7 @@ mod tests {
     fn hash_collisions_across_keys_do_not_leak() {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        let index = IndexService::open_with_clock(
-            Arc::new(OsFs),
-            dir.path(),
-            16,
-            64,
-            Arc::new(clock.clone()),
-        )
-        .expect("open");
+        let index = sized_service(dir.path(), &clock, 16, 64);
         // Many keys on 16 slots: every slot chain mixes keys.
         let keys: Vec<String> = (0..40).map(|i| format!("key-{i}")).collect();
         for (i, key) in keys.iter().enumerate() {
@@ -1360,14 +1343,7 @@ mod tests {
     fn max_num_is_capped_at_the_batch_limit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        let index = IndexService::open_with_clock(
-            Arc::new(OsFs),
-            dir.path(),
-            16,
-            40,
-            Arc::new(clock.clone()),
-        )
-        .expect("open");
+        let index = sized_service(dir.path(), &clock, 16, 40);
         for i in 0..100u64 {
             index.build_index("T", &["k"], None, i, T0).expect("build");
         }
