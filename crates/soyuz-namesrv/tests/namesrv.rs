@@ -69,6 +69,14 @@ impl Harness {
     }
 }
 
+/// Sends `command` and returns the answer; every request here must be answered.
+async fn ask(client: &RemotingClient, addr: &str, command: RemotingCommand) -> RemotingCommand {
+    client
+        .invoke(addr, command, TIMEOUT)
+        .await
+        .expect("answered")
+}
+
 fn request(code: i32, header: &impl CommandHeader) -> RemotingCommand {
     RemotingCommand::request_with_header(code, header)
 }
@@ -212,10 +220,7 @@ async fn binary_header_requests_are_answered_in_kind() {
         },
     );
     req.serialize_type = SerializeType::RocketMq;
-    let response = client
-        .invoke(&harness.addr, req, TIMEOUT)
-        .await
-        .expect("answered");
+    let response = ask(&client, &harness.addr, req).await;
     assert_eq!(response.code, response_code::SUCCESS);
     assert_eq!(response.serialize_type, SerializeType::RocketMq);
     harness.stop().await;
@@ -225,14 +230,12 @@ async fn binary_header_requests_are_answered_in_kind() {
 async fn cluster_info_and_topic_lists() {
     let (harness, _broker) = started_with_broker().await;
     let client = RemotingClient::with_defaults();
-    let info = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::GET_BROKER_CLUSTER_INFO),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let info = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::GET_BROKER_CLUSTER_INFO),
+    )
+    .await;
     let info: ClusterInfo = decode_json(&info.body).expect("cluster info");
     assert_eq!(
         info.broker_addr_table["broker-a"].master_addr(),
@@ -240,41 +243,35 @@ async fn cluster_info_and_topic_lists() {
     );
     assert!(info.cluster_addr_table["DefaultCluster"].contains("broker-a"));
 
-    let all = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let all = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+    )
+    .await;
     let all: TopicList = decode_json(&all.body).expect("topic list");
     assert_eq!(all.topic_list, ["TBW102", "TopicTest"]);
 
-    let by_cluster = client
-        .invoke(
-            &harness.addr,
-            request(
-                request_code::GET_TOPICS_BY_CLUSTER,
-                &GetTopicsByClusterRequestHeader {
-                    cluster: "DefaultCluster".into(),
-                },
-            ),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let by_cluster = ask(
+        &client,
+        &harness.addr,
+        request(
+            request_code::GET_TOPICS_BY_CLUSTER,
+            &GetTopicsByClusterRequestHeader {
+                cluster: "DefaultCluster".into(),
+            },
+        ),
+    )
+    .await;
     let by_cluster: TopicList = decode_json(&by_cluster.body).expect("topic list");
     assert_eq!(by_cluster.topic_list.len(), 2);
 
-    let system = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let system = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS),
+    )
+    .await;
     let system: TopicList = decode_json(&system.body).expect("topic list");
     assert_eq!(system.topic_list, ["DefaultCluster", "broker-a"]);
     assert_eq!(system.broker_addr.as_deref(), Some(BROKER_ADDR));
@@ -290,60 +287,50 @@ async fn kv_config_put_get_list_delete() {
         key: "Orders".into(),
         value: "broker-a:4".into(),
     };
-    let response = client
-        .invoke(
-            &harness.addr,
-            request(request_code::PUT_KV_CONFIG, &put),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let response = ask(
+        &client,
+        &harness.addr,
+        request(request_code::PUT_KV_CONFIG, &put),
+    )
+    .await;
     assert_eq!(response.code, response_code::SUCCESS);
     let key = KvConfigKeyRequestHeader {
         namespace: "ORDER_TOPIC_CONFIG".into(),
         key: "Orders".into(),
     };
-    let got = client
-        .invoke(
-            &harness.addr,
-            request(request_code::GET_KV_CONFIG, &key),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let got = ask(
+        &client,
+        &harness.addr,
+        request(request_code::GET_KV_CONFIG, &key),
+    )
+    .await;
     let got: GetKvConfigResponseHeader = got.decode_header().expect("header");
     assert_eq!(got.value.as_deref(), Some("broker-a:4"));
-    let list = client
-        .invoke(
-            &harness.addr,
-            request(
-                request_code::GET_KVLIST_BY_NAMESPACE,
-                &GetKvListByNamespaceRequestHeader {
-                    namespace: "ORDER_TOPIC_CONFIG".into(),
-                },
-            ),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let list = ask(
+        &client,
+        &harness.addr,
+        request(
+            request_code::GET_KVLIST_BY_NAMESPACE,
+            &GetKvListByNamespaceRequestHeader {
+                namespace: "ORDER_TOPIC_CONFIG".into(),
+            },
+        ),
+    )
+    .await;
     let table: KvTable = decode_json(&list.body).expect("kv table");
     assert_eq!(table.table["Orders"], "broker-a:4");
-    client
-        .invoke(
-            &harness.addr,
-            request(request_code::DELETE_KV_CONFIG, &key),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
-    let gone = client
-        .invoke(
-            &harness.addr,
-            request(request_code::GET_KV_CONFIG, &key),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    ask(
+        &client,
+        &harness.addr,
+        request(request_code::DELETE_KV_CONFIG, &key),
+    )
+    .await;
+    let gone = ask(
+        &client,
+        &harness.addr,
+        request(request_code::GET_KV_CONFIG, &key),
+    )
+    .await;
     assert_eq!(gone.code, response_code::QUERY_NOT_FOUND);
     harness.stop().await;
 }
@@ -354,10 +341,7 @@ async fn a_registration_with_a_wrong_crc_is_refused() {
     let client = RemotingClient::with_defaults();
     let mut bad = register_request(&[("TopicTest", 4)]);
     bad.ext_fields.insert("bodyCrc32".into(), "12345".into());
-    let response = client
-        .invoke(&harness.addr, bad, TIMEOUT)
-        .await
-        .expect("answered");
+    let response = ask(&client, &harness.addr, bad).await;
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert_eq!(
         route(&client, &harness.addr, "TopicTest").await.code,
@@ -370,14 +354,12 @@ async fn a_registration_with_a_wrong_crc_is_refused() {
 async fn a_missing_required_header_field_gets_system_error() {
     let harness = Harness::start().await;
     let client = RemotingClient::with_defaults();
-    let response = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let response = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC),
+    )
+    .await;
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert_eq!(
         response.remark.as_deref(),
@@ -400,25 +382,21 @@ async fn query_data_version_reports_changes() {
         timestamp: 1,
         counter: 1,
     };
-    let response = broker
-        .invoke(
-            &harness.addr,
-            request(request_code::QUERY_DATA_VERSION, &header).with_body(encode_json(&same)),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let response = ask(
+        &broker,
+        &harness.addr,
+        request(request_code::QUERY_DATA_VERSION, &header).with_body(encode_json(&same)),
+    )
+    .await;
     let decoded: QueryDataVersionResponseHeader = response.decode_header().expect("header");
     assert!(!decoded.changed);
     let newer = DataVersion { counter: 2, ..same };
-    let response = broker
-        .invoke(
-            &harness.addr,
-            request(request_code::QUERY_DATA_VERSION, &header).with_body(encode_json(&newer)),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let response = ask(
+        &broker,
+        &harness.addr,
+        request(request_code::QUERY_DATA_VERSION, &header).with_body(encode_json(&newer)),
+    )
+    .await;
     let decoded: QueryDataVersionResponseHeader = response.decode_header().expect("header");
     assert!(decoded.changed);
     harness.stop().await;
@@ -458,14 +436,12 @@ async fn unregister_and_channel_close_both_remove_the_broker() {
         cluster_name: "DefaultCluster".into(),
         broker_id: 0,
     };
-    broker
-        .invoke(
-            &harness.addr,
-            request(request_code::UNREGISTER_BROKER, &header),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    ask(
+        &broker,
+        &harness.addr,
+        request(request_code::UNREGISTER_BROKER, &header),
+    )
+    .await;
     assert_eq!(
         route(&client, &harness.addr, "TopicTest").await.code,
         response_code::TOPIC_NOT_EXIST
@@ -500,27 +476,23 @@ async fn write_permission_can_be_wiped_and_restored() {
     let name = BrokerNameRequestHeader {
         broker_name: "broker-a".into(),
     };
-    let wiped = client
-        .invoke(
-            &harness.addr,
-            request(request_code::WIPE_WRITE_PERM_OF_BROKER, &name),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let wiped = ask(
+        &client,
+        &harness.addr,
+        request(request_code::WIPE_WRITE_PERM_OF_BROKER, &name),
+    )
+    .await;
     let wiped: WipeWritePermOfBrokerResponseHeader = wiped.decode_header().expect("header");
     assert_eq!(wiped.wipe_topic_count, 2);
     let route_data: TopicRouteData =
         decode_json(&route(&client, &harness.addr, "TopicTest").await.body).expect("route");
     assert_eq!(route_data.queue_datas[0].perm, 4);
-    let added = client
-        .invoke(
-            &harness.addr,
-            request(request_code::ADD_WRITE_PERM_OF_BROKER, &name),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let added = ask(
+        &client,
+        &harness.addr,
+        request(request_code::ADD_WRITE_PERM_OF_BROKER, &name),
+    )
+    .await;
     let added: AddWritePermOfBrokerResponseHeader = added.decode_header().expect("header");
     assert_eq!(added.add_topic_count, 2);
     harness.stop().await;
@@ -530,34 +502,28 @@ async fn write_permission_can_be_wiped_and_restored() {
 async fn config_updates_are_allow_listed() {
     let harness = Harness::start().await;
     let client = RemotingClient::with_defaults();
-    let refused = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::UPDATE_NAMESRV_CONFIG)
-                .with_body(&b"kvConfigPath=/tmp/evil.json\n"[..]),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let refused = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::UPDATE_NAMESRV_CONFIG)
+            .with_body(&b"kvConfigPath=/tmp/evil.json\n"[..]),
+    )
+    .await;
     assert_eq!(refused.code, response_code::NO_PERMISSION);
-    let accepted = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::UPDATE_NAMESRV_CONFIG)
-                .with_body(&b"orderMessageEnable=true\n"[..]),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let accepted = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::UPDATE_NAMESRV_CONFIG)
+            .with_body(&b"orderMessageEnable=true\n"[..]),
+    )
+    .await;
     assert_eq!(accepted.code, response_code::SUCCESS);
-    let config = client
-        .invoke(
-            &harness.addr,
-            RemotingCommand::request(request_code::GET_NAMESRV_CONFIG),
-            TIMEOUT,
-        )
-        .await
-        .expect("answered");
+    let config = ask(
+        &client,
+        &harness.addr,
+        RemotingCommand::request(request_code::GET_NAMESRV_CONFIG),
+    )
+    .await;
     let text = String::from_utf8(config.body.to_vec()).expect("utf8");
     assert!(text.contains("orderMessageEnable=true"), "{text}");
     assert!(!text.contains("/tmp/evil.json"));
