@@ -180,6 +180,13 @@ pub fn body_decoders(data: &[u8]) {
 
     let _ = body::decode_json::<body::TopicRouteData>(data);
     let _ = body::decode_json::<body::ClusterInfo>(data);
+    let _ = body::decode_json::<body::HeartbeatData>(data);
+    let _ = body::decode_json::<body::LockBatchRequestBody>(data);
+    let _ = body::decode_json::<body::CheckClientConfigBody>(data);
+    let _ = body::decode_json::<body::SubscriptionGroupWrapper>(data);
+    let _ = body::decode_json::<body::ConsumerOffsetSerializeWrapper>(data);
+    let _ = body::ResetOffsetBody::decode(data);
+    let _ = body::ConsumeStats::decode(data);
     let _ = body::decode_register_broker_body(data, true, 0);
     let _ = body::decode_register_broker_body(data, false, 0);
 }

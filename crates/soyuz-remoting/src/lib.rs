@@ -16,8 +16,9 @@
 //!   encodings.
 //! * [`codes`] holds the request, response and language code tables.
 //! * [`headers`] converts typed request and response headers to and from `extFields`.
-//! * [`body`] holds the JSON bodies (route data, cluster info, registration) and a reader
-//!   for fastjson's non-standard output.
+//! * [`body`] holds the JSON bodies (route data, cluster info, registration, heartbeats,
+//!   queue locks, subscription groups, offsets and admin stats) and a reader for
+//!   fastjson's non-standard output.
 
 pub mod body;
 pub mod codes;

@@ -1,6 +1,10 @@
 //! JSON bodies (fastjson-serialized Java objects): field names are the Java field names,
 //! nulls are left out, enums go by name.
 //!
+//! Bodies holding a map keyed by `MessageQueue` (`ResetOffsetBody`, `TopicStatsTable`,
+//! `ConsumeStats`) cannot be standard JSON; they have an `encode` method writing
+//! fastjson's form instead of `Serialize` (see [`mq_map`]).
+//!
 //! We always write standard JSON (fastjson reads it, and it is what the NameServer sends
 //! peers of version 401 and later). We read both standard JSON and fastjson's
 //! non-standard map keys, via [`decode_json`].
@@ -9,13 +13,35 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
 
+mod client;
+mod client_bodies;
 pub mod fastjson;
+mod lenient;
+pub mod mq_map;
+mod offsets;
 mod register_broker;
 mod route;
+mod subscription_group;
 mod topic_config;
+
+pub use client::{
+    consume_from_where, consume_type, message_model, ConsumerData, HeartbeatData, MessageQueue,
+    ProducerData, SubscriptionData, EXPRESSION_TYPE_SQL92, EXPRESSION_TYPE_TAG,
+};
+pub use client_bodies::{
+    CheckClientConfigBody, ConsumerListByGroupResponseBody, LockBatchRequestBody,
+    LockBatchResponseBody, ResetOffsetBody, UnlockBatchRequestBody,
+};
+pub use mq_map::{encode_mq_key, encode_mq_keyed_map};
+pub use offsets::{
+    ConsumeStats, ConsumerOffsetSerializeWrapper, OffsetWrapper, TopicOffset, TopicStatsTable,
+};
 
 pub use register_broker::{decode_register_broker_body, RegisterBrokerBody};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
+pub use subscription_group::{
+    default_group_retry_policy, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+};
 pub use topic_config::{
     perm, DataVersion, KvTable, TopicConfig, TopicConfigSerializeWrapper, TopicList,
 };
