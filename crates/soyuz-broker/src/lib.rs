@@ -1,1 +1,25 @@
-//! The broker.
+//! The broker: RocketMQ's request processors over the store.
+//!
+//! * [`Broker::open`] opens the store and the broker's config files
+//!   (`config/topics.json`, `subscriptionGroup.json`, `consumerOffset.json`);
+//! * [`Broker::run`] serves a listener, registers with the NameServers every 30 s and on
+//!   every topic change, expires silent clients, persists offsets, and at shutdown
+//!   unregisters and closes the store.
+//!
+//! The processors live in [`processor`]; each touches the store from blocking threads
+//! ([`state::BrokerState::blocking`]) so the async runtime never waits on disk.
+
+pub mod clients;
+pub mod config;
+pub mod consumer_offset_manager;
+pub mod long_polling;
+pub mod persist;
+pub mod processor;
+mod registration;
+mod runtime;
+pub mod state;
+pub mod subscription_group_manager;
+pub mod topic_config_manager;
+
+pub use config::BrokerConfig;
+pub use runtime::Broker;

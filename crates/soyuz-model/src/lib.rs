@@ -13,6 +13,7 @@ pub mod names;
 pub mod properties;
 pub mod record;
 pub mod sys_flag;
+pub mod uniq_id;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use java_hash::java_string_hash;

@@ -19,7 +19,7 @@ pub enum PutStatus {
 }
 
 /// Where a put landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutResult {
     /// Outcome.
     pub status: PutStatus,
@@ -33,6 +33,9 @@ pub struct PutResult {
     pub wrote_bytes: u64,
     /// The store time given to the messages.
     pub store_timestamp: i64,
+    /// CommitLog offset of each message, in order (a batch may cross a segment end, so
+    /// they are not always contiguous).
+    pub physical_offsets: Vec<u64>,
 }
 
 /// Which tag hash codes a pull accepts.

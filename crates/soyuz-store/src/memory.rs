@@ -253,6 +253,7 @@ impl MessageStore for MemoryStore {
                 count: messages.len(),
                 wrote_bytes,
                 store_timestamp,
+                physical_offsets: messages.iter().map(|m| m.physical_offset as u64).collect(),
             }
         };
         let listener = self.arrival.read().clone();

@@ -421,6 +421,7 @@ impl Inner {
             count: messages.len(),
             wrote_bytes: appended.wrote_bytes,
             store_timestamp,
+            physical_offsets: messages.iter().map(|m| m.physical_offset as u64).collect(),
         })
     }
 

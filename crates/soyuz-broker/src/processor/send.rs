@@ -1,0 +1,377 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320)
+//! (`SendMessageProcessor`): check the topic and queue, auto-create the topic from its
+//! default topic, complete the properties (UNIQ_KEY, CLUSTER), redirect retries that
+//! ran out of attempts to the DLQ, store, and answer with the offset message id.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use soyuz_model::msg_id::encode_offset_msg_id;
+use soyuz_model::names::{self, RETRY_GROUP_TOPIC_PREFIX};
+use soyuz_model::properties::{decode_properties, encode_properties, keys};
+use soyuz_model::record::{decode_batch, MessageRecord};
+use soyuz_model::uniq_id::UniqIdGenerator;
+use soyuz_remoting::body::{perm, TopicConfig};
+use soyuz_remoting::headers::producer::{SendMessageRequestHeader, SendMessageResponseHeader};
+use soyuz_remoting::{request_code, response_code, RemotingCommand};
+use soyuz_store::{PutResult, PutStatus};
+use soyuz_transport::Channel;
+
+use super::{store_error, task_failed, Reply};
+use crate::state::BrokerState;
+
+/// Topics no client may send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
+const NOT_ALLOWED_SEND_TOPICS: &[&str] = &[
+    "SCHEDULE_TOPIC_XXXX",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Queues of a DLQ topic (`MixAll.DLQ_NUMS_PER_GROUP`).
+const DLQ_QUEUES: i32 = 1;
+
+fn uniq_ids() -> &'static UniqIdGenerator {
+    static IDS: OnceLock<UniqIdGenerator> = OnceLock::new();
+    IDS.get_or_init(|| UniqIdGenerator::new(std::net::Ipv4Addr::LOCALHOST))
+}
+
+/// Where a checked send goes.
+struct Target {
+    topic: String,
+    queue_id: i32,
+    /// Properties every stored message gets on top of its own.
+    extra_properties: BTreeMap<String, String>,
+}
+
+/// Handles the three send codes.
+pub async fn send_message(
+    state: Arc<BrokerState>,
+    channel: Channel,
+    request: RemotingCommand,
+) -> Reply {
+    let header = match SendMessageRequestHeader::parse(request.code, &request.ext_fields) {
+        Ok(Some(header)) => header,
+        Ok(None) => unreachable_code(&request)?,
+        Err(e) => {
+            return Err(RemotingCommand::error(
+                &request,
+                response_code::SYSTEM_ERROR,
+                e.to_string(),
+            ))
+        }
+    };
+    let topic_config = check_message(&state, &channel, &request, &header)?;
+    let target = choose_target(&state, &request, &header, &topic_config)?;
+    let records = build_records(&state, &channel, &request, &header, &target)?;
+    let uniq_key = (records.len() == 1)
+        .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
+        .flatten();
+    let put = state
+        .blocking(move |state| state.store.put(records))
+        .await
+        .map_err(|e| task_failed(&request, &e))?
+        .map_err(|e| store_error(&request, &e))?;
+    Ok(respond(&state, &request, &target, &put, uniq_key))
+}
+
+fn unreachable_code(
+    request: &RemotingCommand,
+) -> Result<SendMessageRequestHeader, RemotingCommand> {
+    Err(RemotingCommand::error(
+        request,
+        response_code::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", request.code),
+    ))
+}
+
+/// `AbstractSendMessageProcessor.msgCheck`: broker permission, topic name, topic
+/// existence (creating it from the default topic when allowed), queue id.
+fn check_message(
+    state: &Arc<BrokerState>,
+    channel: &Channel,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+) -> Result<TopicConfig, RemotingCommand> {
+    let error = |code, remark: String| RemotingCommand::error(request, code, remark);
+    if !perm::is_writeable(state.config.broker_permission) {
+        return Err(error(
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                state.addr().ip()
+            ),
+        ));
+    }
+    if let Err(e) = names::validate_topic(&header.topic) {
+        return Err(error(response_code::INVALID_PARAMETER, e.to_string()));
+    }
+    if NOT_ALLOWED_SEND_TOPICS.contains(&header.topic.as_str()) {
+        return Err(error(
+            response_code::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", header.topic),
+        ));
+    }
+    let topic_config = match state.topics.get(&header.topic) {
+        Some(config) => config,
+        None => create_topic(state, channel, request, header)?,
+    };
+    let valid_ids = topic_config
+        .write_queue_nums
+        .max(topic_config.read_queue_nums);
+    if header.queue_id >= valid_ids {
+        return Err(error(
+            response_code::INVALID_PARAMETER,
+            format!(
+                "request queueId[{}] is illegal, topic {} has {} queues, producer: {}",
+                header.queue_id,
+                header.topic,
+                valid_ids,
+                channel.remote_addr()
+            ),
+        ));
+    }
+    Ok(topic_config)
+}
+
+fn create_topic(
+    state: &Arc<BrokerState>,
+    channel: &Channel,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+) -> Result<TopicConfig, RemotingCommand> {
+    tracing::warn!(topic = %header.topic, producer = %channel.remote_addr(), "the topic does not exist");
+    let created = state
+        .topics
+        .create_on_send(
+            &header.topic,
+            &header.default_topic,
+            header.default_topic_queue_nums,
+            0,
+        )
+        .or_else(|| {
+            header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX).then(|| {
+                state
+                    .topics
+                    .get_or_create(&header.topic, 1, perm::READ | perm::WRITE, 0)
+            })
+        });
+    match created {
+        Some((config, new)) => {
+            if new {
+                state.topics_changed();
+            }
+            Ok(config)
+        }
+        None => Err(RemotingCommand::error(
+            request,
+            response_code::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", header.topic),
+        )),
+    }
+}
+
+/// Picks the queue, and sends retries that used up their attempts to the group's DLQ
+/// (`handleRetryAndDLQ`).
+fn choose_target(
+    state: &Arc<BrokerState>,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    topic_config: &TopicConfig,
+) -> Result<Target, RemotingCommand> {
+    let mut target = Target {
+        topic: header.topic.clone(),
+        queue_id: if header.queue_id < 0 {
+            random_queue(topic_config.write_queue_nums)
+        } else {
+            header.queue_id
+        },
+        extra_properties: BTreeMap::new(),
+    };
+    let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) else {
+        return Ok(target);
+    };
+    let Some(group_config) = state.groups.find_or_create(group) else {
+        return Err(RemotingCommand::error(
+            request,
+            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {group}"),
+        ));
+    };
+    let max_reconsume_times = header
+        .max_reconsume_times
+        .unwrap_or(group_config.retry_max_times);
+    if header.reconsume_times_or_zero() > max_reconsume_times {
+        let dlq = names::dlq_topic(group);
+        let (_, created) =
+            state
+                .topics
+                .get_or_create(&dlq, DLQ_QUEUES, perm::READ | perm::WRITE, 0);
+        if created {
+            state.topics_changed();
+        }
+        tracing::info!(group, "retry attempts used up, message goes to {dlq}");
+        target.topic = dlq;
+        target.queue_id = random_queue(DLQ_QUEUES);
+        target
+            .extra_properties
+            .insert(keys::DELAY_TIME_LEVEL.to_owned(), "-1".to_owned());
+    }
+    Ok(target)
+}
+
+fn random_queue(queues: i32) -> i32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(0x9E37_79B9, Ordering::Relaxed);
+    (n % queues.max(1) as u32) as i32
+}
+
+/// The records to store: one, or each message of a batch.
+fn build_records(
+    state: &Arc<BrokerState>,
+    channel: &Channel,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    target: &Target,
+) -> Result<Vec<MessageRecord>, RemotingCommand> {
+    let body = request.body.clone();
+    let template = MessageRecord {
+        topic: target.topic.clone(),
+        queue_id: target.queue_id,
+        flag: header.flag,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: channel.remote_addr(),
+        store_timestamp: 0,
+        store_host: state.addr(),
+        reconsume_times: header.reconsume_times_or_zero(),
+        prepared_transaction_offset: 0,
+        body: Bytes::new(),
+        properties: String::new(),
+    };
+    let outer = header.properties.as_deref().unwrap_or_default();
+    if request.code == request_code::SEND_BATCH_MESSAGE {
+        let items = decode_batch(&body).map_err(|e| {
+            RemotingCommand::error(request, response_code::MESSAGE_ILLEGAL, e.to_string())
+        })?;
+        if items.is_empty() {
+            return Err(RemotingCommand::error(
+                request,
+                response_code::MESSAGE_ILLEGAL,
+                "the batch holds no messages",
+            ));
+        }
+        items
+            .into_iter()
+            .map(|item| {
+                let mut record = template.clone();
+                record.flag = item.flag;
+                record.body = item.body;
+                record.properties =
+                    complete_properties(state, request, &item.properties, outer, target)?;
+                Ok(record)
+            })
+            .collect()
+    } else {
+        let mut record = template;
+        record.body = body;
+        record.properties = complete_properties(state, request, outer, "", target)?;
+        Ok(vec![record])
+    }
+}
+
+/// The message's properties with the batch-level ones, a UNIQ_KEY if the client sent
+/// none, and the cluster name. Transactional and delayed messages are refused until the
+/// broker stores them where they belong.
+fn complete_properties(
+    state: &BrokerState,
+    request: &RemotingCommand,
+    own: &str,
+    outer: &str,
+    target: &Target,
+) -> Result<String, RemotingCommand> {
+    let mut properties = decode_properties(own);
+    for (key, value) in decode_properties(outer) {
+        properties.entry(key).or_insert(value);
+    }
+    properties.extend(target.extra_properties.clone());
+    if properties
+        .get(keys::TRANSACTION_PREPARED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Err(RemotingCommand::error(
+            request,
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden: transactions are not supported yet",
+                state.addr().ip()
+            ),
+        ));
+    }
+    let delayed = properties
+        .get(keys::DELAY_TIME_LEVEL)
+        .and_then(|level| level.trim().parse::<i32>().ok())
+        .is_some_and(|level| level > 0);
+    if delayed
+        || ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
+            .iter()
+            .any(|key| properties.contains_key(*key))
+    {
+        return Err(RemotingCommand::error(
+            request,
+            response_code::MESSAGE_ILLEGAL,
+            "delayed and timer messages are not supported by this broker yet",
+        ));
+    }
+    properties
+        .entry(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX.to_owned())
+        .or_insert_with(|| uniq_ids().next_id());
+    properties.insert(
+        keys::CLUSTER.to_owned(),
+        state.config.broker_cluster_name.clone(),
+    );
+    Ok(encode_properties(&properties))
+}
+
+fn property(encoded: &str, key: &str) -> Option<String> {
+    decode_properties(encoded).remove(key)
+}
+
+/// `handlePutMessageResult`: the offset message id(s), queue and offset, the region and
+/// trace switch.
+fn respond(
+    state: &BrokerState,
+    request: &RemotingCommand,
+    target: &Target,
+    put: &PutResult,
+    uniq_key: Option<String>,
+) -> RemotingCommand {
+    let store_host = state.addr();
+    let msg_id = put
+        .physical_offsets
+        .iter()
+        .map(|&offset| encode_offset_msg_id(store_host, offset as i64))
+        .collect::<Vec<_>>()
+        .join(",");
+    let code = match put.status {
+        PutStatus::PutOk => response_code::SUCCESS,
+        PutStatus::FlushDiskTimeout => response_code::FLUSH_DISK_TIMEOUT,
+    };
+    let header = SendMessageResponseHeader {
+        msg_id,
+        queue_id: target.queue_id,
+        queue_offset: put.queue_offset,
+        transaction_id: uniq_key,
+        batch_uniq_id: None,
+        recall_handle: None,
+        msg_region: Some(state.config.region_id.clone()),
+        trace_on: Some(state.config.trace_on),
+    };
+    RemotingCommand::response_to(request, code, None).with_header(&header)
+}
