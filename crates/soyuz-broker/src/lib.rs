@@ -6,9 +6,11 @@
 //!   every topic change, expires silent clients, persists offsets, and at shutdown
 //!   unregisters and closes the store.
 //!
-//! The processors live in [`processor`]; each touches the store from blocking threads
-//! ([`state::BrokerState::blocking`]) so the async runtime never waits on disk.
+//! The processors live in [`processor`]. Sends go to the store through one put thread
+//! ([`appender`]) that merges concurrent requests; reads run on blocking threads
+//! ([`state::BrokerState::blocking`]). The async runtime never waits on disk.
 
+pub mod appender;
 pub mod clients;
 pub mod config;
 pub mod consumer_offset_manager;

@@ -13,6 +13,7 @@ use soyuz_transport::{server, RemotingClient, ServerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::appender::Appender;
 use crate::clients::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
@@ -73,6 +74,7 @@ impl Broker {
             clock,
             registration_needed: Notify::new(),
             broker_addr: RwLock::new(SocketAddr::new(advertised, config.listen_port)),
+            appender: Appender::start(store.clone(), config.store.max_message_size)?,
             store,
             config,
         });

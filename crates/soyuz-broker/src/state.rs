@@ -8,6 +8,7 @@ use soyuz_model::Clock;
 use soyuz_store::MessageStore;
 use tokio::sync::Notify;
 
+use crate::appender::Appender;
 use crate::clients::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
@@ -21,6 +22,8 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     /// The message store.
     pub store: Arc<dyn MessageStore>,
+    /// The put thread every send goes through.
+    pub appender: Appender,
     /// Topics.
     pub topics: TopicConfigManager,
     /// Consumer group configs.

@@ -36,6 +36,10 @@ pub struct PutResult {
     /// CommitLog offset of each message, in order (a batch may cross a segment end, so
     /// they are not always contiguous).
     pub physical_offsets: Vec<u64>,
+    /// Queue offset of each message, in order.
+    pub queue_offsets: Vec<i64>,
+    /// Stored size in bytes of each message, in order.
+    pub sizes: Vec<u32>,
 }
 
 /// Which tag hash codes a pull accepts.

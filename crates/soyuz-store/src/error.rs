@@ -48,6 +48,34 @@ pub enum StoreError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// A copy of an error for every caller that shared the failed operation (the broker
+/// merges several requests into one put). An I/O error is copied as its kind and text.
+impl Clone for StoreError {
+    fn clone(&self) -> Self {
+        match self {
+            StoreError::Io {
+                context,
+                path,
+                source,
+            } => StoreError::Io {
+                context,
+                path: path.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+            StoreError::Poisoned(reason) => StoreError::Poisoned(reason.clone()),
+            StoreError::Corrupt { file, detail } => StoreError::Corrupt {
+                file: file.clone(),
+                detail: detail.clone(),
+            },
+            StoreError::MessageIllegal(reason) => StoreError::MessageIllegal(reason.clone()),
+            StoreError::DiskFull => StoreError::DiskFull,
+            StoreError::ShutDown => StoreError::ShutDown,
+            StoreError::Locked(path) => StoreError::Locked(path.clone()),
+            StoreError::Config(e) => StoreError::Config(e.clone()),
+        }
+    }
+}
+
 /// Adds a context and path to an `io::Result`.
 pub(crate) trait IoContext<T> {
     fn io_context(self, context: &'static str, path: impl Into<PathBuf>) -> Result<T, StoreError>;

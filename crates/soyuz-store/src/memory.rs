@@ -254,6 +254,8 @@ impl MessageStore for MemoryStore {
                 wrote_bytes,
                 store_timestamp,
                 physical_offsets: messages.iter().map(|m| m.physical_offset as u64).collect(),
+                queue_offsets: messages.iter().map(|m| m.queue_offset).collect(),
+                sizes: messages.iter().map(|m| m.encoded_len() as u32).collect(),
             }
         };
         let listener = self.arrival.read().clone();

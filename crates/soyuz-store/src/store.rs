@@ -352,7 +352,11 @@ impl Inner {
                 .validate(self.config.max_message_size)
                 .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
         }
-        let wait_for_disk = !messages[0].properties.contains("WAIT\u{1}false");
+        // One message that wants durability makes the whole put wait (the broker merges
+        // several requests into one put).
+        let wait_for_disk = messages
+            .iter()
+            .any(|m| !m.properties.contains("WAIT\u{1}false"));
         if self.config.enabled_append_prop_crc {
             for message in &mut messages {
                 append_crc_placeholder(&mut message.properties);
@@ -422,6 +426,8 @@ impl Inner {
             wrote_bytes: appended.wrote_bytes,
             store_timestamp,
             physical_offsets: messages.iter().map(|m| m.physical_offset as u64).collect(),
+            queue_offsets: messages.iter().map(|m| m.queue_offset).collect(),
+            sizes: messages.iter().map(|m| m.encoded_len() as u32).collect(),
         })
     }
 

@@ -23,6 +23,96 @@ pub enum Command {
     Namesrv(NamesrvArgs),
     /// A broker, like `mqbroker`.
     Broker(BrokerArgs),
+    /// Load generators: producer, consumer, and the raw echo baseline.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `soyuz bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Sends messages as fast as the broker takes them (RocketMQ's benchmark `Producer`).
+    Producer(BenchProducerArgs),
+    /// Drains a topic's backlog (RocketMQ's benchmark `Consumer`).
+    Consumer(BenchConsumerArgs),
+    /// The same load against a trivial in-process echo server: the baseline to state
+    /// broker figures against.
+    Echo(BenchEchoArgs),
+}
+
+/// `soyuz bench producer`.
+#[derive(Debug, clap::Args)]
+pub struct BenchProducerArgs {
+    /// NameServer address.
+    #[arg(short = 'n', long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic.
+    #[arg(short = 't', long, default_value = "BenchmarkTest")]
+    pub topic: String,
+    /// Concurrent senders.
+    #[arg(short = 'w', long = "threads", default_value_t = 64)]
+    pub threads: usize,
+    /// Message body size in bytes.
+    #[arg(short = 's', long = "size", default_value_t = 128)]
+    pub size: usize,
+    /// Messages to send (0 = run for --duration).
+    #[arg(short = 'q', long = "quantity", default_value_t = 0)]
+    pub quantity: u64,
+    /// Give every message a key.
+    #[arg(short = 'k', long = "keys")]
+    pub keys: bool,
+    /// Async sends: each sender keeps this many sends in flight.
+    #[arg(short = 'y', long = "async", default_value_t = 1)]
+    pub in_flight: usize,
+    /// Messages per request (above 1: SEND_BATCH_MESSAGE).
+    #[arg(short = 'b', long = "batch", default_value_t = 1)]
+    pub batch: usize,
+    /// Seconds to run when no quantity is given.
+    #[arg(short = 'd', long = "duration", default_value_t = 10)]
+    pub duration: u64,
+    /// Also run the echo baseline with the same senders and size, and print the ratio.
+    #[arg(long)]
+    pub with_echo: bool,
+}
+
+/// `soyuz bench consumer`.
+#[derive(Debug, clap::Args)]
+pub struct BenchConsumerArgs {
+    /// NameServer address.
+    #[arg(short = 'n', long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic.
+    #[arg(short = 't', long, default_value = "BenchmarkTest")]
+    pub topic: String,
+    /// Consumer group.
+    #[arg(short = 'g', long, default_value = "benchmark_consumer")]
+    pub group: String,
+    /// Messages per pull.
+    #[arg(short = 'b', long = "batch", default_value_t = 32)]
+    pub batch: i32,
+    /// Messages to read (0 = until the backlog is drained).
+    #[arg(short = 'q', long = "quantity", default_value_t = 0)]
+    pub quantity: u64,
+    /// Longest run in seconds.
+    #[arg(short = 'd', long = "duration", default_value_t = 60)]
+    pub duration: u64,
+}
+
+/// `soyuz bench echo`.
+#[derive(Debug, clap::Args)]
+pub struct BenchEchoArgs {
+    /// Concurrent callers.
+    #[arg(short = 'w', long = "threads", default_value_t = 64)]
+    pub threads: usize,
+    /// Payload size in bytes.
+    #[arg(short = 's', long = "size", default_value_t = 128)]
+    pub size: usize,
+    /// Connections the callers share.
+    #[arg(short = 'c', long = "connections", default_value_t = 1)]
+    pub connections: usize,
+    /// Seconds to run.
+    #[arg(short = 'd', long = "duration", default_value_t = 10)]
+    pub duration: u64,
 }
 
 /// `soyuz standalone`.

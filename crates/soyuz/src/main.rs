@@ -1,6 +1,7 @@
 //! `soyuz`: one binary, one subcommand per role. No business logic lives here: it parses
 //! arguments, reads config files, installs logging and calls the libraries' `run`.
 
+mod bench;
 mod cli;
 mod config_file;
 mod roles;

@@ -21,6 +21,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Standalone(args) => standalone(args).await,
         Command::Namesrv(args) => namesrv(args).await,
         Command::Broker(args) => broker(args).await,
+        Command::Bench(command) => crate::bench::run(command).await,
     }
 }
 
@@ -86,10 +87,8 @@ async fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wait_for(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> {
-    async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 async fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {

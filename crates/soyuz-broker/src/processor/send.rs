@@ -18,7 +18,7 @@ use soyuz_remoting::{request_code, response_code, RemotingCommand};
 use soyuz_store::{PutResult, PutStatus};
 use soyuz_transport::Channel;
 
-use super::{store_error, task_failed, Reply};
+use super::{store_error, Reply};
 use crate::state::BrokerState;
 
 /// Topics no client may send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
@@ -71,9 +71,9 @@ pub async fn send_message(
         .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
         .flatten();
     let put = state
-        .blocking(move |state| state.store.put(records))
+        .appender
+        .put(records)
         .await
-        .map_err(|e| task_failed(&request, &e))?
         .map_err(|e| store_error(&request, &e))?;
     Ok(respond(&state, &request, &target, &put, uniq_key))
 }

@@ -1,0 +1,159 @@
+//! The put thread: every send's records go through one dedicated thread that takes
+//! whatever requests are waiting and stores them with a single `put` (one lock, one
+//! write, one dispatcher wake-up, and under SYNC_FLUSH one group commit), then answers
+//! each request with its own part of the result. The async runtime never touches the
+//! disk, and under load a thread hand-off is paid per batch, not per message.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use soyuz_model::names::validate_topic;
+use soyuz_model::record::MessageRecord;
+use soyuz_store::{MessageStore, PutResult, StoreError};
+use tokio::sync::oneshot;
+
+/// Most records merged into one put.
+const MAX_MERGED_RECORDS: usize = 1024;
+
+struct Job {
+    records: Vec<MessageRecord>,
+    reply: oneshot::Sender<Result<PutResult, StoreError>>,
+}
+
+/// The handle senders use; the thread stops when every handle is dropped.
+pub struct Appender {
+    jobs: mpsc::Sender<Job>,
+    max_message_size: usize,
+}
+
+impl Appender {
+    /// Starts the put thread over `store`.
+    pub fn start(store: Arc<dyn MessageStore>, max_message_size: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("soyuz-put".into())
+            .spawn(move || run(&*store, &queue))?;
+        Ok(Self {
+            jobs,
+            max_message_size,
+        })
+    }
+
+    /// Stores `records` (one request's messages) and returns where they landed. Records
+    /// are checked here, so one bad request never fails the others it is merged with.
+    pub async fn put(&self, records: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
+        check(&records, self.max_message_size)?;
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { records, reply })
+            .map_err(|_| StoreError::ShutDown)?;
+        answer.await.map_err(|_| StoreError::ShutDown)?
+    }
+}
+
+/// The store's own checks, made before merging.
+fn check(records: &[MessageRecord], max_message_size: usize) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Err(StoreError::MessageIllegal("no messages to store".into()));
+    }
+    for record in records {
+        validate_topic(&record.topic).map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
+        if record.queue_id < 0 {
+            return Err(StoreError::MessageIllegal(format!(
+                "queue id {} is negative",
+                record.queue_id
+            )));
+        }
+        record
+            .validate(max_message_size)
+            .map_err(|e| StoreError::MessageIllegal(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        let mut merged = jobs[0].records.len();
+        while merged < MAX_MERGED_RECORDS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    merged += job.records.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        if jobs.len() == 1 {
+            let job = jobs.pop().expect("one job");
+            let _ = job.reply.send(store.put(job.records));
+            continue;
+        }
+        let counts: Vec<usize> = jobs.iter().map(|job| job.records.len()).collect();
+        let (records, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.records, job.reply)).unzip();
+        match store.put(records.into_iter().flatten().collect()) {
+            Ok(result) => {
+                for (part, reply) in split(&result, &counts).into_iter().zip(replies) {
+                    let _ = reply.send(Ok(part));
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Cuts a merged put's result into each request's share.
+fn split(result: &PutResult, counts: &[usize]) -> Vec<PutResult> {
+    let mut parts = Vec::with_capacity(counts.len());
+    let mut start = 0;
+    for &count in counts {
+        let range = start..start + count;
+        parts.push(PutResult {
+            status: result.status,
+            physical_offset: result.physical_offsets[start],
+            queue_offset: result.queue_offsets[start],
+            count,
+            wrote_bytes: result.sizes[range.clone()]
+                .iter()
+                .map(|&s| u64::from(s))
+                .sum(),
+            store_timestamp: result.store_timestamp,
+            physical_offsets: result.physical_offsets[range.clone()].to_vec(),
+            queue_offsets: result.queue_offsets[range.clone()].to_vec(),
+            sizes: result.sizes[range].to_vec(),
+        });
+        start += count;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soyuz_store::PutStatus;
+
+    #[test]
+    fn a_merged_result_is_split_per_request() {
+        let merged = PutResult {
+            status: PutStatus::PutOk,
+            physical_offset: 100,
+            queue_offset: 7,
+            count: 3,
+            wrote_bytes: 60,
+            store_timestamp: 5,
+            physical_offsets: vec![100, 120, 140],
+            queue_offsets: vec![7, 0, 8],
+            sizes: vec![20, 20, 20],
+        };
+        let parts = split(&merged, &[1, 2]);
+        assert_eq!(parts[0].physical_offsets, [100]);
+        assert_eq!((parts[1].physical_offset, parts[1].queue_offset), (120, 0));
+        assert_eq!(parts[1].queue_offsets, [0, 8]);
+        assert_eq!((parts[0].wrote_bytes, parts[1].wrote_bytes), (20, 40));
+    }
+}
