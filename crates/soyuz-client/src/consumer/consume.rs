@@ -1,0 +1,204 @@
+//! Running the listener (`ConsumeMessageConcurrentlyService`): messages in batches on
+//! blocking threads, at most `consume_thread_max` at once; results move the offset, and
+//! failures go back to the broker, to the retry topic, or round again locally.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use soyuz_model::names;
+
+use super::process_queue::ProcessQueue;
+use super::push::PushInner;
+use super::{ConsumeContext, ConsumeResult, MessageModel};
+use crate::message::{property, Message, MessageExt, MessageQueue};
+use crate::producer::{prepare, send_with_retries, Mode, SendSettings};
+
+/// The producer group of the client's own sends (`MixAll.CLIENT_INNER_PRODUCER_GROUP`).
+const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
+
+impl PushInner {
+    /// Splits pulled messages into listener calls (`submitConsumeRequest`).
+    pub fn submit_consume(
+        self: &Arc<Self>,
+        messages: Vec<MessageExt>,
+        pq: Arc<ProcessQueue>,
+        queue: MessageQueue,
+    ) {
+        let size = self.options.consume_message_batch_max_size.max(1);
+        for chunk in messages.chunks(size) {
+            let inner = self.clone();
+            let (chunk, pq, queue) = (chunk.to_vec(), pq.clone(), queue.clone());
+            tokio::spawn(async move { inner.consume_request(chunk, pq, queue).await });
+        }
+    }
+
+    async fn consume_request(
+        self: Arc<Self>,
+        messages: Vec<MessageExt>,
+        pq: Arc<ProcessQueue>,
+        queue: MessageQueue,
+    ) {
+        let Ok(_permit) = self.consume_permits.clone().acquire_owned().await else {
+            return;
+        };
+        if pq.is_dropped() || self.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        let retry_topic = names::retry_topic(&self.options.group);
+        let now = crate::util::now_millis().to_string();
+        let mut delivered = messages.clone();
+        for message in &mut delivered {
+            // `resetRetryAndNamespace`: a retried message shows its original topic.
+            if message.topic == retry_topic {
+                if let Some(original) = message.property(property::RETRY_TOPIC) {
+                    message.topic = original.to_owned();
+                }
+            }
+            message
+                .properties
+                .insert(property::CONSUME_START_TIME.to_owned(), now.clone());
+        }
+        let listener = self.listener.clone();
+        let context_queue = queue.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut context = ConsumeContext {
+                queue: context_queue,
+                delay_level_when_next_consume: 0,
+            };
+            let result = listener.consume(&delivered, &mut context);
+            (result, context.delay_level_when_next_consume, delivered)
+        })
+        .await;
+        let (result, delay_level, delivered) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(group = %self.options.group, ?queue, error = %e, "listener panicked; reconsuming later");
+                let mut delivered = messages.clone();
+                for (d, m) in delivered.iter_mut().zip(&messages) {
+                    d.topic.clone_from(&m.topic);
+                }
+                (ConsumeResult::ReconsumeLater, 0, delivered)
+            }
+        };
+        if pq.is_dropped() {
+            tracing::debug!(?queue, "queue dropped while consuming; result ignored");
+            return;
+        }
+        self.process_consume_result(result, delay_level, messages, delivered, pq, queue)
+            .await;
+    }
+
+    /// `processConsumeResult`: failed messages are sent back (clustering) or dropped
+    /// (broadcasting); the rest leave the process queue and the offset moves.
+    async fn process_consume_result(
+        self: &Arc<Self>,
+        result: ConsumeResult,
+        delay_level: i32,
+        messages: Vec<MessageExt>,
+        delivered: Vec<MessageExt>,
+        pq: Arc<ProcessQueue>,
+        queue: MessageQueue,
+    ) {
+        let mut retry_locally = Vec::new();
+        if result == ConsumeResult::ReconsumeLater {
+            match self.options.message_model {
+                MessageModel::Broadcasting => {
+                    for message in &delivered {
+                        tracing::warn!(msg_id = %message.msg_id(), "broadcasting consumption failed; the message is dropped");
+                    }
+                }
+                MessageModel::Clustering => {
+                    for (stored, shown) in messages.iter().zip(&delivered) {
+                        if !self.send_message_back(shown, delay_level).await {
+                            let mut again = stored.clone();
+                            again.reconsume_times += 1;
+                            retry_locally.push(again);
+                        }
+                    }
+                }
+            }
+        }
+        let done = messages
+            .iter()
+            .map(|m| m.queue_offset)
+            .filter(|offset| !retry_locally.iter().any(|r| r.queue_offset == *offset));
+        let offset = pq.remove(done);
+        if offset >= 0 && !pq.is_dropped() {
+            self.offsets().update(&queue, offset, true);
+        }
+        if !retry_locally.is_empty() {
+            let inner = self.clone();
+            let delay = self.options.local_retry_delay;
+            let stop = self.stop.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(delay) => inner.submit_consume(retry_locally, pq, queue),
+                }
+            });
+        }
+    }
+
+    /// Hands a failed message back for a later retry (`sendMessageBack`): first
+    /// CONSUMER_SEND_MSG_BACK, else a send to `%RETRY%<group>` with the retry
+    /// properties. False when both fail.
+    async fn send_message_back(&self, message: &MessageExt, delay_level: i32) -> bool {
+        let instance = self.instance();
+        let group = &self.options.group;
+        let max = self.options.max_reconsume_times;
+        let back = instance
+            .consumer_send_msg_back(message, group, delay_level, max)
+            .await;
+        let Err(error) = back else { return true };
+        tracing::debug!(msg_id = %message.msg_id(), %error, "send back failed; re-sending to the retry topic");
+        let mut retry = Message::new(names::retry_topic(group), message.body.clone());
+        retry.properties = message.properties.clone();
+        let origin = message
+            .property(property::ORIGIN_MESSAGE_ID)
+            .map(str::to_owned)
+            .unwrap_or_else(|| message.msg_id());
+        retry
+            .properties
+            .insert(property::ORIGIN_MESSAGE_ID.to_owned(), origin);
+        retry.flag = message.flag;
+        retry
+            .properties
+            .insert(property::RETRY_TOPIC.to_owned(), message.topic.clone());
+        retry.properties.insert(
+            property::RECONSUME_TIME.to_owned(),
+            (message.reconsume_times + 1).to_string(),
+        );
+        retry
+            .properties
+            .insert(property::MAX_RECONSUME_TIMES.to_owned(), max.to_string());
+        retry.properties.remove(property::TRANSACTION_PREPARED);
+        for key in [
+            property::MIN_OFFSET,
+            property::MAX_OFFSET,
+            property::CONSUME_START_TIME,
+        ] {
+            retry.properties.remove(key);
+        }
+        retry.properties.insert(
+            property::DELAY_TIME_LEVEL.to_owned(),
+            (3 + message.reconsume_times).to_string(),
+        );
+        let settings = SendSettings {
+            group: CLIENT_INNER_PRODUCER_GROUP.to_owned(),
+            timeout: instance.config().request_timeout,
+            compress_over: crate::message::COMPRESS_OVER,
+            max_message_size: crate::message::MAX_MESSAGE_SIZE,
+        };
+        let sent = match prepare(&mut retry, &settings) {
+            Ok(prepared) => send_with_retries(instance, &settings, &prepared, Mode::Sync, 3).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(msg_id = %message.msg_id(), error = %e, "re-sending to the retry topic failed; consuming again locally");
+                false
+            }
+        }
+    }
+}
