@@ -76,10 +76,46 @@ pub fn decode_properties(encoded: &str) -> BTreeMap<String, String> {
     map
 }
 
+/// One property's value, read straight from the encoded string without building a map
+/// (the hot paths need one or two keys per message). Same leniency and "later duplicate
+/// wins" rule as [`decode_properties`].
+pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for segment in encoded.split(PROPERTY_SEPARATOR) {
+        if let Some((key, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
+            if key == name && segment.chars().count() >= 3 {
+                found = Some(value);
+            }
+        }
+    }
+    found
+}
+
+/// [`find_property`] over raw bytes (records hold properties as bytes); `None` if the
+/// bytes are not UTF-8.
+pub fn find_property_in_bytes<'a>(encoded: &'a [u8], name: &str) -> Option<&'a str> {
+    std::str::from_utf8(encoded)
+        .ok()
+        .and_then(|text| find_property(text, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn finds_one_property_like_the_map_decoder() {
+        let encoded = "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}TAGS\u{1}TagB\u{2}";
+        assert_eq!(find_property(encoded, "KEYS"), Some("k1 k2"));
+        assert_eq!(find_property(encoded, "TAGS"), Some("TagB"));
+        assert_eq!(find_property(encoded, "NONE"), None);
+        assert_eq!(
+            find_property("a\u{1}\u{2}", "a"),
+            None,
+            "shorter than 3 chars"
+        );
+    }
 
     #[test]
     fn decodes_the_java_encoding_with_trailing_separator() {
@@ -97,6 +133,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn find_agrees_with_decode(pairs in proptest::collection::vec(("[A-Z]{1,3}", "[a-z ]{0,4}"), 0..6), probe in "[A-Z]{1,3}") {
+            let mut encoded = String::new();
+            for (k, v) in &pairs {
+                encoded.push_str(k);
+                encoded.push(NAME_VALUE_SEPARATOR);
+                encoded.push_str(v);
+                encoded.push(PROPERTY_SEPARATOR);
+            }
+            let map = decode_properties(&encoded);
+            prop_assert_eq!(find_property(&encoded, &probe), map.get(&probe).map(String::as_str));
+        }
+
         #[test]
         fn encode_then_decode_round_trips(
             props in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{1,10}", "[ -~]{1,20}", 0..8)

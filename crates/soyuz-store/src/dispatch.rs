@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use soyuz_model::java_string_hash;
-use soyuz_model::properties::{decode_properties, keys};
+use soyuz_model::properties::{find_property_in_bytes, keys};
 use soyuz_model::record::{view_record, RecordError, RecordRef, BLANK_MAGIC_CODE};
 use soyuz_model::sys_flag;
 
@@ -33,9 +33,12 @@ pub struct DispatchStep {
 /// The tag hash a ConsumeQueue unit carries (`tagsString2tagsCode`): Java's hash of the
 /// TAGS property, 0 without tags.
 pub fn tags_code(properties: &std::collections::BTreeMap<String, String>) -> i64 {
-    properties
-        .get(keys::TAGS)
-        .filter(|t| !t.is_empty())
+    tag_hash(properties.get(keys::TAGS).map(String::as_str))
+}
+
+/// [`tags_code`] of a TAGS value.
+pub fn tag_hash(tag: Option<&str>) -> i64 {
+    tag.filter(|t| !t.is_empty())
         .map_or(0, |t| i64::from(java_string_hash(t)))
 }
 
@@ -110,7 +113,7 @@ pub fn dispatch_step(
             }
         };
         let topic = String::from_utf8_lossy(record.topic).into_owned();
-        let properties = decode_properties(&String::from_utf8_lossy(record.properties));
+        let property = |name| find_property_in_bytes(record.properties, name);
         let tran_type = sys_flag::transaction_value(record.sys_flag);
         if tran_type == sys_flag::TRANSACTION_NOT_TYPE
             || tran_type == sys_flag::TRANSACTION_COMMIT_TYPE
@@ -118,7 +121,7 @@ pub fn dispatch_step(
             let unit = CqUnit {
                 commit_log_offset: offset,
                 size: record.size as i32,
-                tags_code: tags_code(&properties),
+                tags_code: tag_hash(property(keys::TAGS)),
             };
             let entry = batches
                 .entry((topic.clone(), record.queue_id))
@@ -135,11 +138,9 @@ pub fn dispatch_step(
         }
         if let Some(index) = index {
             if tran_type != sys_flag::TRANSACTION_ROLLBACK_TYPE {
-                let key_text = properties.get(keys::KEYS).cloned().unwrap_or_default();
+                let key_text = property(keys::KEYS).unwrap_or_default();
                 let key_list: Vec<&str> = key_text.split(' ').filter(|k| !k.is_empty()).collect();
-                let unique = properties
-                    .get(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
-                    .map(String::as_str);
+                let unique = property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
                 index.build_index(&topic, &key_list, unique, offset, record.store_timestamp)?;
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use soyuz_model::java_hash::java_string_hash;
-use soyuz_model::properties::{decode_properties, keys};
+use soyuz_model::properties::{find_property_in_bytes, keys};
 use soyuz_model::record::{view_record, RecordRef};
 use soyuz_remoting::body::{perm, SubscriptionData};
 use soyuz_remoting::headers::consumer::{
@@ -234,10 +234,7 @@ impl TagMatcher {
         let Ok(RecordRef::Message(view)) = view_record(record, false) else {
             return false;
         };
-        let properties = decode_properties(&String::from_utf8_lossy(view.properties));
-        properties
-            .get(keys::TAGS)
-            .is_some_and(|tag| tags.contains(tag))
+        find_property_in_bytes(view.properties, keys::TAGS).is_some_and(|tag| tags.contains(tag))
     }
 }
 

@@ -9,7 +9,10 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use soyuz_model::msg_id::encode_offset_msg_id;
 use soyuz_model::names::{self, RETRY_GROUP_TOPIC_PREFIX};
-use soyuz_model::properties::{decode_properties, encode_properties, keys};
+use soyuz_model::properties::{
+    decode_properties, encode_properties, find_property, keys, NAME_VALUE_SEPARATOR,
+    PROPERTY_SEPARATOR,
+};
 use soyuz_model::record::{decode_batch, MessageRecord};
 use soyuz_model::uniq_id::UniqIdGenerator;
 use soyuz_remoting::body::{perm, TopicConfig};
@@ -296,15 +299,8 @@ fn complete_properties(
     outer: &str,
     target: &Target,
 ) -> Result<String, RemotingCommand> {
-    let mut properties = decode_properties(own);
-    for (key, value) in decode_properties(outer) {
-        properties.entry(key).or_insert(value);
-    }
-    properties.extend(target.extra_properties.clone());
-    if properties
-        .get(keys::TRANSACTION_PREPARED)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
+    let lookup = |key: &str| find_property(own, key).or_else(|| find_property(outer, key));
+    if lookup(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(RemotingCommand::error(
             request,
             response_code::NO_PERMISSION,
@@ -314,14 +310,13 @@ fn complete_properties(
             ),
         ));
     }
-    let delayed = properties
-        .get(keys::DELAY_TIME_LEVEL)
+    let delayed = lookup(keys::DELAY_TIME_LEVEL)
         .and_then(|level| level.trim().parse::<i32>().ok())
         .is_some_and(|level| level > 0);
     if delayed
         || ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
             .iter()
-            .any(|key| properties.contains_key(*key))
+            .any(|key| lookup(key).is_some())
     {
         return Err(RemotingCommand::error(
             request,
@@ -329,18 +324,52 @@ fn complete_properties(
             "delayed and timer messages are not supported by this broker yet",
         ));
     }
-    properties
-        .entry(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX.to_owned())
-        .or_insert_with(|| uniq_ids().next_id());
-    properties.insert(
-        keys::CLUSTER.to_owned(),
-        state.config.broker_cluster_name.clone(),
-    );
+    let cluster = &state.config.broker_cluster_name;
+    if outer.is_empty() && target.extra_properties.is_empty() {
+        // The common case, without building a map: a later duplicate wins when the
+        // string is read, so appending CLUSTER overrides one the client sent.
+        let mut properties = String::with_capacity(own.len() + cluster.len() + 48);
+        properties.push_str(own);
+        if !properties.is_empty() && !properties.ends_with(PROPERTY_SEPARATOR) {
+            properties.push(PROPERTY_SEPARATOR);
+        }
+        if find_property(own, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none_or(str::is_empty) {
+            push_property(
+                &mut properties,
+                keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+                &uniq_ids().next_id(),
+            );
+        }
+        push_property(&mut properties, keys::CLUSTER, cluster);
+        return Ok(properties);
+    }
+    let mut properties = decode_properties(own);
+    for (key, value) in decode_properties(outer) {
+        properties.entry(key).or_insert(value);
+    }
+    properties.extend(target.extra_properties.clone());
+    if properties
+        .get(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+        .is_none_or(String::is_empty)
+    {
+        properties.insert(
+            keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX.to_owned(),
+            uniq_ids().next_id(),
+        );
+    }
+    properties.insert(keys::CLUSTER.to_owned(), cluster.clone());
     Ok(encode_properties(&properties))
 }
 
+fn push_property(properties: &mut String, name: &str, value: &str) {
+    properties.push_str(name);
+    properties.push(NAME_VALUE_SEPARATOR);
+    properties.push_str(value);
+    properties.push(PROPERTY_SEPARATOR);
+}
+
 fn property(encoded: &str, key: &str) -> Option<String> {
-    decode_properties(encoded).remove(key)
+    find_property(encoded, key).map(str::to_owned)
 }
 
 /// `handlePutMessageResult`: the offset message id(s), queue and offset, the region and
