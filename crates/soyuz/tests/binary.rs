@@ -71,6 +71,10 @@ fn stop(mut running: Running) {
 }
 
 fn query_route(port: u16) -> RemotingCommand {
+    query_route_of(port, "TopicTest")
+}
+
+fn query_route_of(port: u16, topic: &str) -> RemotingCommand {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +82,7 @@ fn query_route(port: u16) -> RemotingCommand {
     runtime.block_on(async {
         let client = RemotingClient::with_defaults();
         let header = GetRouteInfoRequestHeader {
-            topic: "TopicTest".into(),
+            topic: topic.into(),
             accept_standard_json_only: None,
         };
         client
@@ -124,7 +128,15 @@ fn namesrv_starts_answers_and_stops_on_sigterm() {
 fn standalone_starts_with_its_data_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = start(
-        &["standalone", "--namesrv-port", "0", "--bind", "127.0.0.1"],
+        &[
+            "standalone",
+            "--namesrv-port",
+            "0",
+            "--broker-port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+        ],
         dir.path(),
     );
     assert!(dir.path().join("soyuz-data").is_dir());
@@ -132,5 +144,15 @@ fn standalone_starts_with_its_data_directory() {
         query_route(running.port).code,
         response_code::TOPIC_NOT_EXIST
     );
+    // The broker of the same process registers TBW102 with the NameServer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while query_route_of(running.port, "TBW102").code != response_code::SUCCESS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker did not register within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dir.path().join("soyuz-data/store/config/topics.json").is_file());
     stop(running);
 }
