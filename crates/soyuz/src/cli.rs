@@ -23,9 +23,64 @@ pub enum Command {
     Namesrv(NamesrvArgs),
     /// A broker, like `mqbroker`.
     Broker(BrokerArgs),
+    /// Sends messages given as arguments, or one per line of stdin.
+    Produce(ProduceArgs),
+    /// Consumes a topic and prints each message.
+    Consume(ConsumeArgs),
     /// Load generators: producer, consumer, and the raw echo baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// `soyuz produce`.
+#[derive(Debug, clap::Args)]
+pub struct ProduceArgs {
+    /// NameServer address.
+    #[arg(short = 'n', long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic.
+    #[arg(short = 't', long)]
+    pub topic: String,
+    /// Producer group.
+    #[arg(short = 'g', long, default_value = "soyuz_cli_producer")]
+    pub group: String,
+    /// Tag of every message.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Key of every message.
+    #[arg(short = 'k', long)]
+    pub keys: Option<String>,
+    /// A user property, `name=value`; may be repeated.
+    #[arg(short = 'p', long = "property")]
+    pub properties: Vec<String>,
+    /// Message bodies; none means one message per line of stdin.
+    pub bodies: Vec<String>,
+}
+
+/// `soyuz consume`.
+#[derive(Debug, clap::Args)]
+pub struct ConsumeArgs {
+    /// NameServer address.
+    #[arg(short = 'n', long, default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic.
+    #[arg(short = 't', long)]
+    pub topic: String,
+    /// Consumer group.
+    #[arg(short = 'g', long, default_value = "soyuz_cli_consumer")]
+    pub group: String,
+    /// Tag expression, e.g. `TagA || TagB`.
+    #[arg(short = 's', long = "subscription", default_value = "*")]
+    pub subscription: String,
+    /// Start a group without offsets at the oldest message (default: the newest).
+    #[arg(long)]
+    pub from_first: bool,
+    /// Every consumer gets every message (broadcasting) instead of sharing the queues.
+    #[arg(long)]
+    pub broadcast: bool,
+    /// Stop after this many messages (0 = until Ctrl-C).
+    #[arg(short = 'c', long, default_value_t = 0)]
+    pub count: u64,
 }
 
 /// `soyuz bench ...`.

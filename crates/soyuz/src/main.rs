@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod config_file;
+mod manual;
 mod roles;
 
 use clap::Parser;

@@ -22,6 +22,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Namesrv(args) => namesrv(args).await,
         Command::Broker(args) => broker(args).await,
         Command::Bench(command) => crate::bench::run(command).await,
+        Command::Produce(args) => crate::manual::produce(args).await,
+        Command::Consume(args) => crate::manual::consume(args, shutdown_signal()?).await,
     }
 }
 

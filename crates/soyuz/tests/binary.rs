@@ -153,6 +153,68 @@ fn standalone_starts_with_its_data_directory() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(dir.path().join("soyuz-data/store/config/topics.json").is_file());
+    assert!(dir
+        .path()
+        .join("soyuz-data/store/config/topics.json")
+        .is_file());
+    stop(running);
+}
+
+/// Runs `soyuz <args>` to completion (killed after 30 s) and returns its stdout.
+fn run_to_end(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_soyuz"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn soyuz");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("soyuz {args:?} did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    assert!(output.status.success(), "soyuz {args:?} failed");
+    String::from_utf8(output.stdout).expect("utf8")
+}
+
+#[test]
+fn produce_then_consume_through_standalone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = start(
+        &[
+            "standalone",
+            "--namesrv-port",
+            "0",
+            "--broker-port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+        ],
+        dir.path(),
+    );
+    let namesrv = format!("127.0.0.1:{}", running.port);
+    let sent = run_to_end(&[
+        "produce", "-n", &namesrv, "-t", "CliTopic", "--tags", "T1", "-k", "k1", "first", "second",
+    ]);
+    assert_eq!(sent.matches("SendOk").count(), 2, "{sent}");
+    let received = run_to_end(&[
+        "consume",
+        "-n",
+        &namesrv,
+        "-t",
+        "CliTopic",
+        "--from-first",
+        "-c",
+        "2",
+    ]);
+    for body in ["body=first", "body=second"] {
+        assert!(received.contains(body), "{received}");
+    }
+    assert!(received.contains("tags=T1 keys=k1"), "{received}");
     stop(running);
 }
