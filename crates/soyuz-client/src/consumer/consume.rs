@@ -151,38 +151,7 @@ impl PushInner {
             .await;
         let Err(error) = back else { return true };
         tracing::debug!(msg_id = %message.msg_id(), %error, "send back failed; re-sending to the retry topic");
-        let mut retry = Message::new(names::retry_topic(group), message.body.clone());
-        retry.properties = message.properties.clone();
-        let origin = message
-            .property(property::ORIGIN_MESSAGE_ID)
-            .map(str::to_owned)
-            .unwrap_or_else(|| message.msg_id());
-        retry
-            .properties
-            .insert(property::ORIGIN_MESSAGE_ID.to_owned(), origin);
-        retry.flag = message.flag;
-        retry
-            .properties
-            .insert(property::RETRY_TOPIC.to_owned(), message.topic.clone());
-        retry.properties.insert(
-            property::RECONSUME_TIME.to_owned(),
-            (message.reconsume_times + 1).to_string(),
-        );
-        retry
-            .properties
-            .insert(property::MAX_RECONSUME_TIMES.to_owned(), max.to_string());
-        retry.properties.remove(property::TRANSACTION_PREPARED);
-        for key in [
-            property::MIN_OFFSET,
-            property::MAX_OFFSET,
-            property::CONSUME_START_TIME,
-        ] {
-            retry.properties.remove(key);
-        }
-        retry.properties.insert(
-            property::DELAY_TIME_LEVEL.to_owned(),
-            (3 + message.reconsume_times).to_string(),
-        );
+        let mut retry = retry_message(message, group, max);
         let settings = SendSettings {
             group: CLIENT_INNER_PRODUCER_GROUP.to_owned(),
             timeout: instance.config().request_timeout,
@@ -200,5 +169,116 @@ impl PushInner {
                 false
             }
         }
+    }
+}
+
+/// The message re-sent to `%RETRY%<group>` when CONSUMER_SEND_MSG_BACK fails
+/// (`DefaultMQPushConsumerImpl.sendMessageBack`'s fallback): the same body, flag and
+/// properties, the original topic and first message id, the retry counters, and delay
+/// level `3 + reconsumeTimes`.
+fn retry_message(message: &MessageExt, group: &str, max_reconsume_times: i32) -> Message {
+    let mut retry = Message::new(names::retry_topic(group), message.body.clone());
+    retry.properties = message.properties.clone();
+    let origin = message
+        .property(property::ORIGIN_MESSAGE_ID)
+        .map(str::to_owned)
+        .unwrap_or_else(|| message.msg_id());
+    let set = |retry: &mut Message, key: &str, value: String| {
+        retry.properties.insert(key.to_owned(), value);
+    };
+    set(&mut retry, property::ORIGIN_MESSAGE_ID, origin);
+    set(&mut retry, property::RETRY_TOPIC, message.topic.clone());
+    set(
+        &mut retry,
+        property::RECONSUME_TIME,
+        (message.reconsume_times + 1).to_string(),
+    );
+    set(
+        &mut retry,
+        property::MAX_RECONSUME_TIMES,
+        max_reconsume_times.to_string(),
+    );
+    set(
+        &mut retry,
+        property::DELAY_TIME_LEVEL,
+        (3 + message.reconsume_times).to_string(),
+    );
+    for key in [
+        property::TRANSACTION_PREPARED,
+        property::MIN_OFFSET,
+        property::MAX_OFFSET,
+        property::CONSUME_START_TIME,
+    ] {
+        retry.properties.remove(key);
+    }
+    retry.flag = message.flag;
+    retry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn retry_message_carries_what_the_broker_and_next_consumer_need() {
+        let addr = "127.0.0.1:10911".parse().expect("addr");
+        let mut properties = std::collections::BTreeMap::new();
+        for (k, v) in [
+            ("UNIQ_KEY", "U1"),
+            ("TAGS", "t"),
+            ("color", "red"),
+            ("MAX_OFFSET", "9"),
+            ("TRAN_MSG", "true"),
+        ] {
+            properties.insert(k.to_owned(), v.to_owned());
+        }
+        let failed = MessageExt {
+            topic: "Orders".into(),
+            flag: 5,
+            body: Bytes::from_static(b"b"),
+            properties,
+            broker_name: "b".into(),
+            queue_id: 1,
+            queue_offset: 7,
+            commit_log_offset: 100,
+            store_size: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: addr,
+            store_timestamp: 0,
+            store_host: addr,
+            reconsume_times: 2,
+            prepared_transaction_offset: 0,
+            body_crc: 0,
+        };
+        let retry = retry_message(&failed, "G", 16);
+        assert_eq!(retry.topic, "%RETRY%G");
+        assert_eq!(retry.flag, 5);
+        assert_eq!(retry.body, failed.body);
+        for (k, v) in [
+            ("RETRY_TOPIC", "Orders"),
+            ("ORIGIN_MESSAGE_ID", "U1"),
+            ("RECONSUME_TIME", "3"),
+            ("MAX_RECONSUME_TIMES", "16"),
+            ("DELAY", "5"),
+            ("TAGS", "t"),
+            ("color", "red"),
+            ("UNIQ_KEY", "U1"),
+        ] {
+            assert_eq!(retry.property(k), Some(v), "{k}");
+        }
+        assert_eq!(retry.property("MAX_OFFSET"), None);
+        assert_eq!(retry.property("TRAN_MSG"), None);
+
+        // A message retried before keeps its first id.
+        let mut again = failed.clone();
+        again
+            .properties
+            .insert("ORIGIN_MESSAGE_ID".into(), "FIRST".into());
+        assert_eq!(
+            retry_message(&again, "G", 16).property("ORIGIN_MESSAGE_ID"),
+            Some("FIRST")
+        );
     }
 }
