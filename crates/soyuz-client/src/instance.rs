@@ -138,12 +138,21 @@ impl ClientInstance {
     /// Lets go of the instance; the last user stops it: its tasks end and its
     /// connections close.
     pub fn release(&self) {
+        // Lock order: the registry, then `users` (as `acquire` takes them).
+        let mut registry = registry().lock();
         let mut users = self.users.lock();
         *users = users.saturating_sub(1);
         if *users == 0 {
+            drop(users);
+            let ours = registry
+                .get(&self.client_id)
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), self));
+            if ours {
+                registry.remove(&self.client_id);
+            }
+            drop(registry);
             self.stop.cancel();
             self.remoting.shutdown();
-            registry().lock().remove(&self.client_id);
             tracing::info!(client_id = %self.client_id, "client instance stopped");
         }
     }

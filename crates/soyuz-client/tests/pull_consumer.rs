@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Cluster, Received};
+use common::{eventually, Cluster, Received};
 use soyuz_client::{
     ClientError, ConsumeFromWhere, Message, Producer, ProducerOptions, PullConsumer,
     PullConsumerOptions, PullStatus, PushConsumer, PushConsumerOptions,
@@ -47,6 +47,15 @@ async fn pull_consumer_reads_queues_filters_and_commits_offsets() {
     assert_eq!(queues.len(), 4);
     assert!(queues.windows(2).all(|w| w[0] < w[1]), "sorted");
 
+    // Sends are answered once in the CommitLog; queues show them once dispatched.
+    eventually("every message dispatched to its queue", || async {
+        let mut dispatched = 0;
+        for queue in &queues {
+            dispatched += consumer.max_offset(queue).await.ok()?;
+        }
+        (dispatched == 12).then_some(())
+    })
+    .await;
     let mut total = 0;
     for queue in &queues {
         let expected = sent_per_queue
@@ -215,5 +224,32 @@ async fn bad_arguments_are_refused_before_anything_is_sent() {
     );
     assert!(consumer.start().await.is_err(), "no subscription, no start");
     producer.shutdown().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_with_one_instance_name_share_a_client_instance() {
+    let cluster = Cluster::start().await;
+    let options = |group: &str| {
+        let mut options = ProducerOptions {
+            client: cluster.client_config(),
+            ..ProducerOptions::new(cluster.namesrv.clone(), group)
+        };
+        options.client.instance_name = "shared".to_owned();
+        options
+    };
+    let a = Producer::start(options("PG-a")).await.expect("starts");
+    let b = Producer::start(options("PG-b")).await.expect("starts");
+    assert_eq!(a.client_id(), b.client_id());
+    assert!(a.client_id().ends_with("@shared"));
+    a.send(Message::new("Shared", "a")).await.expect("send");
+    a.shutdown().await;
+    // The instance lives on for the other producer.
+    b.send(Message::new("Shared", "b")).await.expect("send");
+    b.shutdown().await;
+    // And a new one starts afresh after the last left.
+    let c = Producer::start(options("PG-c")).await.expect("starts");
+    c.send(Message::new("Shared", "c")).await.expect("send");
+    c.shutdown().await;
     cluster.stop().await;
 }

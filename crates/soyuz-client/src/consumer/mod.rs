@@ -15,7 +15,6 @@ use std::collections::HashSet;
 
 pub use allocate::{AllocateAveragely, AllocateStrategy};
 pub use lite_pull::{PullConsumer, PullConsumerOptions};
-pub use offset_store::ReadOffsetType;
 pub use process_queue::ProcessQueue;
 pub use pull_result::{PullResult, PullStatus};
 pub use push::{PushConsumer, PushConsumerOptions};

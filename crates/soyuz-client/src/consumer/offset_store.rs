@@ -16,13 +16,11 @@ use crate::message::MessageQueue;
 
 /// Where [`OffsetStore::read`] looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadOffsetType {
+pub(crate) enum ReadOffsetType {
     /// Only the in-memory table.
     Memory,
     /// Only the backing store (broker or file), refreshing memory.
     Store,
-    /// Memory, else the backing store.
-    MemoryThenStore,
 }
 
 /// A consumer group's offsets.
@@ -124,13 +122,8 @@ impl OffsetStore {
 
     /// The offset of `queue`; `None` when neither memory nor the store has one.
     pub async fn read(&self, queue: &MessageQueue, kind: ReadOffsetType) -> Result<Option<i64>> {
-        if kind != ReadOffsetType::Store {
-            if let Some(offset) = self.table.lock().get(queue) {
-                return Ok(Some(*offset));
-            }
-            if kind == ReadOffsetType::Memory {
-                return Ok(None);
-            }
+        if kind == ReadOffsetType::Memory {
+            return Ok(self.table.lock().get(queue).copied());
         }
         let stored = match &self.backing {
             Backing::Remote(instance) => instance.query_consumer_offset(&self.group, queue).await?,
@@ -226,10 +219,7 @@ mod tests {
         let b = MessageQueue::new("T", "b", 1);
         let store = OffsetStore::local(dir.path(), "10.0.0.1@x", "g").expect("opens");
         assert_eq!(
-            store
-                .read(&a, ReadOffsetType::MemoryThenStore)
-                .await
-                .expect("reads"),
+            store.read(&a, ReadOffsetType::Store).await.expect("reads"),
             None
         );
         store.update(&a, 5, false);
