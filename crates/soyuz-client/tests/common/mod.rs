@@ -138,15 +138,20 @@ impl Cluster {
         }
     }
 
-    /// Stops the broker (it writes its offsets and closes the store) and the NameServer.
+    /// Stops the broker (it unregisters, writes its offsets and closes the store), then
+    /// the NameServer.
     pub async fn stop(mut self) {
-        for stop in self.stops.drain(..).rev() {
-            let _ = stop.send(());
+        let mut stops = std::mem::take(&mut self.stops);
+        if let Some(broker) = stops.pop() {
+            let _ = broker.send(());
         }
         if let Some(task) = self.broker_task.take() {
             task.await
                 .expect("broker task")
                 .expect("broker stops cleanly");
+        }
+        for stop in stops {
+            let _ = stop.send(());
         }
     }
 }
