@@ -101,7 +101,9 @@ pub struct SubscriptionData {
     /// Java hash codes of the tags, as the client sent them.
     #[serde(deserialize_with = "nullable")]
     pub code_set: Vec<i32>,
-    /// Version (Java: creation time in milliseconds).
+    /// Version (Java: creation time in milliseconds). The C++ client writes it as a
+    /// string.
+    #[serde(deserialize_with = "lenient::integer")]
     pub sub_version: i64,
     /// `TAG` or `SQL92`.
     #[serde(deserialize_with = "nullable")]
@@ -384,5 +386,23 @@ mod tests {
         let partial: SubscriptionData = decode_json(br#"{"topic":"T"}"#).expect("reads");
         assert_eq!(partial.expression_type, "TAG");
         assert!(partial.is_all());
+    }
+
+    #[test]
+    fn reads_the_cpp_clients_heartbeat() {
+        // As the C++ core of PyPI rocketmq 0.4.4 sends it (interop/python/CPP_CLIENT_WIRE.md):
+        // enum ordinals, subVersion as a string, codeSet of atoi(tag), no expressionType.
+        let cpp = r#"{"clientID":"9107-127.0.0.1@capc","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"CapCG","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795331440498","topic":"%RETRY%CapCG"},{"codeSet":[0,0],"subString":"TagA || TagB","subVersion":"1795331440498","tagsSet":["TagA","TagB"],"topic":"CapT"}]}]}
+"#;
+        let heartbeat: HeartbeatData = decode_json(cpp.as_bytes()).expect("reads");
+        let consumer = &heartbeat.consumer_data_set[0];
+        assert_eq!(consumer.consume_type, consume_type::CONSUME_PASSIVELY);
+        assert_eq!(consumer.message_model, message_model::CLUSTERING);
+        let subs = &consumer.subscription_data_set;
+        assert_eq!(subs[1].sub_version, 1_795_331_440_498);
+        assert!(subs[1].is_tag_type());
+        assert_eq!(subs[1].tag_codes(), [2_598_919, 2_598_920]);
+        let bad: Result<SubscriptionData, _> = decode_json(br#"{"topic":"T","subVersion":"soon"}"#);
+        assert!(bad.is_err());
     }
 }

@@ -18,6 +18,26 @@ where
 
 #[derive(Deserialize)]
 #[serde(untagged)]
+enum NumberOrText {
+    Number(i64),
+    Text(String),
+}
+
+/// Reads an integer written as a JSON number or as a string of digits (the C++ client
+/// writes `"subVersion":"1795331440498"`); `null` is 0.
+pub(crate) fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    match Option::<NumberOrText>::deserialize(deserializer)? {
+        None => Ok(0),
+        Some(NumberOrText::Number(n)) => Ok(n),
+        Some(NumberOrText::Text(text)) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format_args!("[{text}] is not an integer"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
 enum NameOrOrdinal {
     Name(String),
     Ordinal(i64),
