@@ -20,9 +20,16 @@ struct Job {
     reply: oneshot::Sender<Result<PutResult, StoreError>>,
 }
 
-/// The handle senders use; the thread stops when every handle is dropped.
+enum Task {
+    Put(Job),
+    Stop,
+}
+
+/// The handle senders use. [`Appender::stop`] ends the thread, which then lets go of
+/// the store.
 pub struct Appender {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Task>,
+    thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
     max_message_size: usize,
 }
 
@@ -30,13 +37,23 @@ impl Appender {
     /// Starts the put thread over `store`.
     pub fn start(store: Arc<dyn MessageStore>, max_message_size: usize) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("soyuz-put".into())
             .spawn(move || run(&*store, &queue))?;
         Ok(Self {
             jobs,
+            thread: parking_lot::Mutex::new(Some(thread)),
             max_message_size,
         })
+    }
+
+    /// Stores what is queued, then stops the thread and waits for it; later puts fail
+    /// with `ShutDown`. Blocks: call it off the async runtime.
+    pub fn stop(&self) {
+        let _ = self.jobs.send(Task::Stop);
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
     }
 
     /// Stores `records` (one request's messages) and returns where they landed. Records
@@ -45,7 +62,7 @@ impl Appender {
         check(&records, self.max_message_size)?;
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { records, reply })
+            .send(Task::Put(Job { records, reply }))
             .map_err(|_| StoreError::ShutDown)?;
         answer.await.map_err(|_| StoreError::ShutDown)?
     }
@@ -71,15 +88,23 @@ fn check(records: &[MessageRecord], max_message_size: usize) -> Result<(), Store
     Ok(())
 }
 
-fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
+fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Task>) {
+    let mut stopping = false;
+    while !stopping {
+        let Ok(Task::Put(first)) = queue.recv() else {
+            return;
+        };
         let mut jobs = vec![first];
         let mut merged = jobs[0].records.len();
         while merged < MAX_MERGED_RECORDS {
             match queue.try_recv() {
-                Ok(job) => {
+                Ok(Task::Put(job)) => {
                     merged += job.records.len();
                     jobs.push(job);
+                }
+                Ok(Task::Stop) => {
+                    stopping = true;
+                    break;
                 }
                 Err(_) => break,
             }

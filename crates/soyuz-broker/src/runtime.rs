@@ -119,13 +119,19 @@ impl Broker {
         );
         let router = Arc::new(processor::router(state));
         let served = server::run(listener, router, server_config, shutdown).await;
-        for task in tasks {
+        for task in &tasks {
             task.abort();
+        }
+        // Aborted tasks drop their share of the state when they are next polled; wait
+        // for that, so nothing holds the store once this returns.
+        for task in tasks {
+            let _ = task.await;
         }
         registration::unregister_all(state, &client).await;
         client.shutdown();
         let closing = state.clone();
         let closed = tokio::task::spawn_blocking(move || {
+            closing.appender.stop();
             if let Err(e) = closing.offsets.persist() {
                 tracing::error!(error = %e, "cannot write consumer offsets at shutdown");
             }

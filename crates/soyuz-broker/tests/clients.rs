@@ -199,11 +199,6 @@ async fn group_without_consumers_is_system_error() {
 }
 
 #[tokio::test]
-#[ignore = "bug: with autoCreateSubscriptionGroup=false a heartbeat for an unknown group \
-            still registers the consumer (src/processor/client.rs:59 runs even when \
-            find_or_create at :47 returned None), so GET_CONSUMER_LIST_BY_GROUP lists it \
-            and members are notified; Java's ClientManageProcessor.heartBeat skips the \
-            group (`continue`) and answers the list with SYSTEM_ERROR"]
 async fn heartbeat_for_an_unknown_group_without_auto_create_registers_nobody() {
     let env = Env::start_with(|c| c.auto_create_subscription_group = false).await;
     let one = Consumer::new("127.0.0.1@one");

@@ -76,11 +76,6 @@ async fn topics_groups_and_offsets_are_written_under_the_store_root_and_reloaded
 }
 
 #[tokio::test]
-#[ignore = "bug: Broker::run returns before the store is released: the put thread \
-            (src/appender.rs:33, `soyuz-put`) owns an Arc of the store and is never \
-            joined; it drops it only after noticing its channel closed, so \
-            Broker::open on the same directory right after run() returns intermittently \
-            fails with StoreError::Locked"]
 async fn the_store_is_released_as_soon_as_run_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let namesrv = TestNamesrv::start().await;

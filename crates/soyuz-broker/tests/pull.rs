@@ -267,12 +267,6 @@ async fn held_pull_on_a_queue_that_never_had_messages_wakes_on_the_first() {
 }
 
 #[tokio::test]
-#[ignore = "bug: a held pull is woken by any arrival in its queue, even one its tag filter \
-            rejects, and then answers PULL_RETRY_IMMEDIATELY at once; Java \
-            (PullRequestHoldService.notifyMessageArriving) checks the arriving message's \
-            tags code against the pull's filter and keeps holding on a mismatch. \
-            src/long_polling.rs:43 on_arrival wakes every waiter below the new max, and \
-            src/processor/pull.rs:58 treats NoMatchedMessage as final"]
 async fn held_tag_filtered_pull_waits_through_messages_it_does_not_want() {
     let env = Env::start().await;
     env.send_all(&[Message::new("HeldTags", "a0").tag("TagA")])

@@ -43,18 +43,20 @@ pub fn heartbeat(state: &Arc<BrokerState>, channel: &Channel, request: &Remoting
             tracing::warn!(group = %consumer.group_name, client = %data.client_id, "heartbeat with an invalid consumer group ignored");
             continue;
         }
-        let mut notify = true;
-        if let Some(group) = state.groups.find_or_create(&consumer.group_name) {
-            notify = group.notify_consumer_ids_changed_enable;
-            let (_, created) = state.topics.get_or_create(
-                &names::retry_topic(&consumer.group_name),
-                group.retry_queue_nums,
-                perm::READ | perm::WRITE,
-                0,
-            );
-            if created {
-                state.topics_changed();
-            }
+        // A group that does not exist and may not be created is skipped, as in Java.
+        let Some(group) = state.groups.find_or_create(&consumer.group_name) else {
+            tracing::warn!(group = %consumer.group_name, client = %data.client_id, "heartbeat for an unknown consumer group ignored (autoCreateSubscriptionGroup=false)");
+            continue;
+        };
+        let notify = group.notify_consumer_ids_changed_enable;
+        let (_, created) = state.topics.get_or_create(
+            &names::retry_topic(&consumer.group_name),
+            group.retry_queue_nums,
+            perm::READ | perm::WRITE,
+            0,
+        );
+        if created {
+            state.topics_changed();
         }
         let (joined, subscriptions_changed) = state.consumers.register(ConsumerRegistration {
             group: consumer.group_name.clone(),

@@ -61,6 +61,17 @@ pub fn update_consumer_offset(
     request: &RemotingCommand,
 ) -> Reply {
     let header: UpdateConsumerOffsetRequestHeader = header(request)?;
+    // Java checks the group exists without creating it.
+    if state.groups.get(&header.consumer_group).is_none() {
+        return Err(RemotingCommand::error(
+            request,
+            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{}] does not exist",
+                header.consumer_group
+            ),
+        ));
+    }
     if state.topics.get(&header.topic).is_none() {
         return Err(RemotingCommand::error(
             request,

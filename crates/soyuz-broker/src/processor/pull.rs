@@ -46,6 +46,7 @@ pub async fn pull_message(
         Duration::from_millis(state.config.short_polling_time_mills)
     };
     let deadline = tokio::time::Instant::now() + hold;
+    let mut held = false;
     loop {
         // Register before reading, so a message that lands between the read and the
         // wait still wakes us.
@@ -55,14 +56,20 @@ pub async fn pull_message(
                 .hold(&header.topic, header.queue_id, header.queue_offset)
         });
         let result = read(&state, &request, &header, &filter).await?;
-        let waiting = matches!(
+        let nothing_new = matches!(
             result.status,
             GetStatus::OffsetOverflowOne
                 | GetStatus::NoMessageInQueue
                 | GetStatus::NoMatchedLogicQueue
         ) && header.queue_offset == result.next_begin_offset;
+        // A held pull woken by messages its filter rejects keeps waiting, as Java's hold
+        // service does; it is answered when a wanted message arrives or time runs out.
+        let only_unwanted = held && result.status == GetStatus::NoMatchedMessage;
         match woken {
-            Some(woken) if waiting && tokio::time::Instant::now() < deadline => {
+            Some(woken)
+                if (nothing_new || only_unwanted) && tokio::time::Instant::now() < deadline =>
+            {
+                held = true;
                 let _ = tokio::time::timeout_at(deadline, woken).await;
                 if tokio::time::Instant::now() >= deadline {
                     // One last read: the answer reflects the queue at the deadline.

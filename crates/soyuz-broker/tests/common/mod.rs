@@ -276,6 +276,15 @@ impl Env {
         self.broker = TestBroker::start_after_stop(self.config.clone()).await;
     }
 
+    /// Makes `group` known to the broker the way a consumer's first pull does (Java
+    /// refuses offset commits for unknown groups).
+    pub async fn know_group(&self, group: &str, topic: &str) {
+        let pulled = self
+            .ask(Pull::new(group, topic, 0, 0).subscribe("*").request())
+            .await;
+        assert_ne!(pulled.code, response_code::SUBSCRIPTION_GROUP_NOT_EXIST);
+    }
+
     /// Asks the broker.
     pub async fn ask(&self, request: RemotingCommand) -> RemotingCommand {
         ask(&self.client, &self.broker.addr, request).await
