@@ -81,12 +81,23 @@ pub fn decode_properties(encoded: &str) -> BTreeMap<String, String> {
 /// wins" rule as [`decode_properties`].
 pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
     let mut found = None;
-    for segment in encoded.split(PROPERTY_SEPARATOR) {
-        if let Some((key, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
-            if key == name && segment.chars().count() >= 3 {
-                found = Some(value);
-            }
+    // Byte-wise: both separators are ASCII, so splitting bytes never cuts a character.
+    let mut start = 0;
+    let bytes = encoded.as_bytes();
+    while start <= bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == PROPERTY_SEPARATOR as u8)
+            .map_or(bytes.len(), |i| start + i);
+        let segment = &encoded[start..end];
+        if segment.len() > name.len()
+            && segment.as_bytes()[name.len()] == NAME_VALUE_SEPARATOR as u8
+            && segment.starts_with(name)
+            && segment.chars().count() >= 3
+        {
+            found = Some(&segment[name.len() + 1..]);
         }
+        start = end + 1;
     }
     found
 }

@@ -29,8 +29,11 @@ const READ_CHUNK: u64 = 4 * 1024 * 1024;
 /// What recovery found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recovered {
-    /// Where the scan (and so re-dispatch) started.
+    /// Where the scan started.
     pub scan_start: u64,
+    /// Where re-dispatch must start: the checkpoint's dispatched offset when the scan
+    /// found a record boundary there, else the scan start.
+    pub dispatch_from: u64,
     /// The end of valid data.
     pub end: u64,
     /// Whether a torn tail was cut off (never after a clean shutdown).
@@ -65,6 +68,7 @@ pub fn recover_commit_log(
         commit_log.set_end(0);
         return Ok(Recovered {
             scan_start: 0,
+            dispatch_from: 0,
             end: 0,
             torn_tail: false,
         });
@@ -73,7 +77,17 @@ pub fn recover_commit_log(
     let hint = checkpoint.dispatched_offset.min(checkpoint.flushed_offset);
     let scan_start = segments.base_of(hint).clamp(first, last_base);
 
-    let (stop_at, stop) = scan(commit_log, scan_start, check_crc)?;
+    let mut hint_is_boundary = false;
+    let (stop_at, stop) = scan(
+        commit_log,
+        scan_start,
+        check_crc,
+        hint,
+        &mut hint_is_boundary,
+    )?;
+    // Everything before the dispatched offset is in the ConsumeQueues and the index
+    // already; re-dispatching it would only rewrite the same units.
+    let dispatch_from = if hint_is_boundary { hint } else { scan_start };
     let data_after = valid_record_after(commit_log, stop_at)?;
     let dir = segments.dir().to_owned();
     let file = segments
@@ -123,6 +137,7 @@ pub fn recover_commit_log(
     commit_log.set_end(stop_at);
     Ok(Recovered {
         scan_start,
+        dispatch_from,
         end: stop_at,
         torn_tail: torn,
     })
@@ -151,8 +166,15 @@ impl ChunkReader<'_> {
     }
 }
 
-/// Walks records from `from` until the data stops; returns where and why.
-fn scan(commit_log: &CommitLog, from: u64, check_crc: bool) -> Result<(u64, Stop), StoreError> {
+/// Walks records from `from` until the data stops; returns where and why. Sets
+/// `probe_hit` when a record starts at `probe` (or the data ends there).
+fn scan(
+    commit_log: &CommitLog,
+    from: u64,
+    check_crc: bool,
+    probe: u64,
+    probe_hit: &mut bool,
+) -> Result<(u64, Stop), StoreError> {
     let segments = commit_log.segments();
     let segment_size = segments.segment_size();
     let mut reader = ChunkReader {
@@ -162,6 +184,9 @@ fn scan(commit_log: &CommitLog, from: u64, check_crc: bool) -> Result<(u64, Stop
     };
     let mut pos = from;
     loop {
+        if pos == probe {
+            *probe_hit = true;
+        }
         if segments.segment_containing(pos).is_none() {
             return Ok((pos, Stop::Clean));
         }

@@ -130,8 +130,26 @@ impl DefaultMessageStore {
             queue.truncate_to_commit_log(recovered.end)?;
             queue.correct_min_offset(commit_log_min)?;
         }
-        // Rebuild queue and index units from the scan start: a no-op for what is there.
-        let mut from = recovered.scan_start;
+        // Rebuild queue and index units from the checkpoint's dispatched offset, provided
+        // the ConsumeQueues really reach it (they may have been lost), else from the scan
+        // start: re-dispatching what is there already is a no-op.
+        let queues_reach = queues
+            .all()
+            .iter()
+            .filter_map(|queue| {
+                let last = queue.max_offset() - 1;
+                (last >= 0)
+                    .then(|| queue.unit(last as u64).ok().flatten())
+                    .flatten()
+                    .map(|unit| unit.end())
+            })
+            .max()
+            .unwrap_or(0);
+        let mut from = if queues_reach >= recovered.dispatch_from {
+            recovered.dispatch_from
+        } else {
+            recovered.scan_start
+        };
         while from < recovered.end {
             let step = dispatch_step(&commit_log, &queues, index.as_ref(), from, recovered.end)?;
             if step.dispatched <= from {
@@ -175,7 +193,9 @@ impl DefaultMessageStore {
             stop_lock: Mutex::new(false),
             stop_signal: Condvar::new(),
         });
-        inner.write_checkpoint()?;
+        // The checkpoint is about to say everything up to the end is dispatched: the units
+        // re-dispatched above must be on disk first, since the next recovery trusts it.
+        inner.flush_logics()?;
         let store = Self {
             threads: Mutex::new(Vec::new()),
             inner,
@@ -524,10 +544,6 @@ impl Inner {
             Ordering::Release,
         );
         self.write_checkpoint_at(dispatched)
-    }
-
-    fn write_checkpoint(&self) -> Result<(), StoreError> {
-        self.write_checkpoint_at(self.dispatched.load(Ordering::Acquire))
     }
 
     fn write_checkpoint_at(&self, dispatched: u64) -> Result<(), StoreError> {
