@@ -169,10 +169,11 @@ class Soyuz(object):
 
     def argv(self):
         if self.with_broker:
-            return [SOYUZ_BIN, "standalone", "--data-dir", self.data_dir,
+            # Tests talk over 127.0.0.1 only; the broker then advertises that address.
+            return [SOYUZ_BIN, "standalone", "--bind", "127.0.0.1", "--data-dir", self.data_dir,
                     "--namesrv-port", str(self.namesrv_port),
                     "--broker-port", str(self.broker_port)]
-        return [SOYUZ_BIN, "namesrv", "-p", str(self.namesrv_port)]
+        return [SOYUZ_BIN, "namesrv", "--bind", "127.0.0.1", "-p", str(self.namesrv_port)]
 
     def log_path(self):
         return os.path.join(self.dir, "soyuz-%d.log" % self.starts)
