@@ -1,10 +1,11 @@
 # `make verify` does exactly what CI does, and changes nothing.
-# `make test` runs the whole test suite: the workspace's tests, then `make interop`.
+# `make test` runs the whole test suite: the workspace's tests, then `make interop` (the
+# stock Rust client) and `make interop-python` (the stock C++ client via Python).
 
 CARGO ?= cargo
 HAVE_NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: verify fmt-check clippy test test-workspace interop fuzz bench fix
+.PHONY: verify fmt-check clippy test test-workspace interop interop-python fuzz bench fix
 
 verify: fmt-check clippy test
 
@@ -15,7 +16,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: test-workspace interop
+test: test-workspace interop interop-python
 
 test-workspace:
 ifeq ($(HAVE_NEXTEST),yes)
@@ -31,6 +32,12 @@ endif
 interop:
 	$(CARGO) build -p soyuz --locked
 	$(CARGO) test --manifest-path interop/Cargo.toml --locked
+
+# The PyPI `rocketmq` 0.4.4 client (Python over the Apache RocketMQ C++ client) against
+# the real binary. run.sh makes its own venv under interop/python/.venv on first use.
+interop-python:
+	$(CARGO) build -p soyuz --locked
+	bash interop/python/run.sh
 
 # A 60-second fuzz run per target (needs cargo-fuzz; the script installs it).
 fuzz:
