@@ -5,6 +5,7 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod standalone;
 
 use std::collections::{BTreeMap, BTreeSet};
