@@ -9,6 +9,12 @@ mod roles;
 
 use clap::Parser;
 
+// glibc's allocator spent about a sixth of the broker's CPU on the send path (small
+// header and property allocations freed on other threads); mimalloc handles that pattern
+// far better.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
