@@ -73,7 +73,8 @@ impl SubscriptionGroupManager {
         if let Some(found) = self.get(group) {
             return Some(found);
         }
-        if !self.auto_create {
+        // Names reach config files and retry-topic names: only valid ones are created.
+        if !self.auto_create || soyuz_model::names::validate_group(group).is_err() {
             return None;
         }
         let created = SubscriptionGroupConfig::new(group);
@@ -154,5 +155,7 @@ mod tests {
         assert!(reloaded.get("orders").is_some());
         assert!(reloaded.find_or_create("unknown").is_none());
         assert!(reloaded.get("TOOLS_CONSUMER").is_some());
+        assert!(manager.find_or_create("../../etc").is_none());
+        assert!(manager.find_or_create("").is_none());
     }
 }
