@@ -125,25 +125,31 @@ impl Namesrv {
 
     /// Sends SIGTERM and waits up to 10 s for a successful exit.
     pub fn stop(mut self) {
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                assert!(status.success(), "soyuz exited with {status}");
-                return;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("soyuz did not stop within 10 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let child = self.child.take().expect("running");
+        terminate(child, Duration::from_secs(10));
+    }
+}
+
+/// Sends SIGTERM to `child` and waits up to `grace` for it to exit successfully; kills
+/// it and fails the test otherwise.
+pub fn terminate(mut child: Child, grace: Duration) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM failed");
+    let deadline = Instant::now() + grace;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "soyuz exited with {status}");
+            return;
         }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("soyuz did not stop within {grace:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

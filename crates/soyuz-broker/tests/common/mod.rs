@@ -40,22 +40,12 @@ pub const PRODUCER_GROUP: &str = "PG";
 pub const BROKER_NAME: &str = "broker-test";
 
 /// Polls `probe` until it yields a value; fails the test after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    soyuz_testkit::eventually_within(DEADLINE, what, probe).await
 }
 
 /// Sends `request` to `addr` and returns the answer; every request here is answered.

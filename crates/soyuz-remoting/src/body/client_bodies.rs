@@ -33,22 +33,9 @@ pub struct LockBatchRequestBody {
     pub mq_set: Vec<MessageQueue>,
 }
 
-/// UNLOCK_BATCH_MQ's request (`UnlockBatchRequestBody`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct UnlockBatchRequestBody {
-    /// Consumer group (rocketmq-client-rust may send `null`).
-    #[serde(deserialize_with = "nullable")]
-    pub consumer_group: String,
-    /// The unlocking client (rocketmq-client-rust may send `null`).
-    #[serde(deserialize_with = "nullable")]
-    pub client_id: String,
-    /// Unlock only on this broker.
-    pub only_this_broker: bool,
-    /// Queues to unlock.
-    #[serde(deserialize_with = "nullable")]
-    pub mq_set: Vec<MessageQueue>,
-}
+/// UNLOCK_BATCH_MQ's request (`UnlockBatchRequestBody`): the same fields as the lock
+/// request.
+pub type UnlockBatchRequestBody = LockBatchRequestBody;
 
 /// LOCK_BATCH_MQ's answer (`LockBatchResponseBody`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -1,0 +1,48 @@
+//! Helpers shared by the test suites of several crates. Tests wait for conditions by
+//! polling with a deadline, never by sleeping a fixed time.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Polls `probe` every 20 ms until it yields a value; fails the test after `deadline`,
+/// naming `what` it waited for.
+pub async fn eventually_within<T, F, Fut>(deadline: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn returns_the_first_value_the_probe_yields() {
+        let calls = AtomicU32::new(0);
+        let value = eventually_within(Duration::from_secs(5), "the third call", || async {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            (n == 3).then_some(n)
+        })
+        .await;
+        assert_eq!(value, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "timed out")]
+    async fn fails_the_test_at_the_deadline() {
+        eventually_within(Duration::from_millis(50), "never", || async { None::<()> }).await;
+    }
+}
