@@ -12,7 +12,6 @@ KEY_PROP = "order_key"
 SEQ_PROP = "order_seq"
 
 
-@unittest.skip("needs LOCK_BATCH_MQ / UNLOCK_BATCH_MQ on the broker: issue 5 (ordered messages)")
 class OrderlyTest(SoyuzTestCase):
 
     def test_orderly_send_and_orderly_consume_keep_per_key_order(self):

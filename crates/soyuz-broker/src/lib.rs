@@ -17,6 +17,7 @@ pub mod consumer_offset_manager;
 pub mod long_polling;
 pub mod persist;
 pub mod processor;
+pub mod rebalance_lock;
 mod registration;
 mod runtime;
 pub mod state;

@@ -19,6 +19,7 @@ use crate::config::BrokerConfig;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
 use crate::long_polling::PullHoldService;
 use crate::processor;
+use crate::rebalance_lock::RebalanceLockManager;
 use crate::registration;
 use crate::state::BrokerState;
 use crate::subscription_group_manager::SubscriptionGroupManager;
@@ -71,6 +72,7 @@ impl Broker {
             producers: ProducerManager::default(),
             consumers: ConsumerManager::default(),
             pulls: PullHoldService::default(),
+            locks: RebalanceLockManager::default(),
             clock,
             registration_needed: Notify::new(),
             broker_addr: RwLock::new(SocketAddr::new(advertised, config.listen_port)),

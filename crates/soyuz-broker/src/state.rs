@@ -13,6 +13,7 @@ use crate::clients::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
 use crate::long_polling::PullHoldService;
+use crate::rebalance_lock::RebalanceLockManager;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
 
@@ -36,6 +37,8 @@ pub struct BrokerState {
     pub consumers: ConsumerManager,
     /// Held pulls.
     pub pulls: PullHoldService,
+    /// Queue locks of orderly consumers.
+    pub locks: RebalanceLockManager,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Signalled when the topic table changed and the NameServers must hear of it.

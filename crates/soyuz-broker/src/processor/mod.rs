@@ -13,6 +13,7 @@ use soyuz_transport::{Channel, Router};
 use crate::state::BrokerState;
 
 pub mod client;
+pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
@@ -123,6 +124,8 @@ pub fn router(state: &Arc<BrokerState>) -> Router {
             offset::update_consumer_offset,
         ),
         (request_code::GET_MAX_OFFSET, offset::max_offset),
+        (request_code::LOCK_BATCH_MQ, lock::lock_batch),
+        (request_code::UNLOCK_BATCH_MQ, lock::unlock_batch),
         (request_code::GET_MIN_OFFSET, offset::min_offset),
     ];
     for &(code, processor) in sync {

@@ -207,7 +207,10 @@ fn choose_target(
     let max_reconsume_times = header
         .max_reconsume_times
         .unwrap_or(group_config.retry_max_times);
-    if header.reconsume_times_or_zero() > max_reconsume_times {
+    // A group still consuming in order must not see a retry out of order: Java sends it
+    // to the DLQ at once.
+    let orderly_locked = !state.locks.all_expired(group, state.clock.now_millis());
+    if header.reconsume_times_or_zero() > max_reconsume_times || orderly_locked {
         let dlq = names::dlq_topic(group);
         let (_, created) =
             state
