@@ -9,6 +9,9 @@ use soyuz_model::properties_config::{
 };
 use soyuz_store::MessageStoreConfig;
 
+/// RocketMQ's 18 delay levels.
+pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
 /// Default broker port (`listenPort`).
 pub const DEFAULT_LISTEN_PORT: u16 = 10911;
 
@@ -60,6 +63,8 @@ pub struct BrokerConfig {
     pub flush_consumer_offset_interval: u64,
     /// SQL92 filtering (`enablePropertyFilter`).
     pub enable_property_filter: bool,
+    /// Delay of each level (`messageDelayLevel`, units s/m/h/d).
+    pub message_delay_level: String,
     /// Register a topic named after the cluster (`clusterTopicEnable`).
     pub cluster_topic_enable: bool,
     /// Register a topic named after the broker (`brokerTopicEnable`).
@@ -96,6 +101,7 @@ impl Default for BrokerConfig {
             enable_property_filter: false,
             cluster_topic_enable: true,
             broker_topic_enable: true,
+            message_delay_level: DEFAULT_DELAY_LEVELS.to_owned(),
             store: MessageStoreConfig::default(),
         }
     }
@@ -123,6 +129,13 @@ impl BrokerConfig {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The delay of each level in milliseconds, level 1 first.
+    pub fn delay_levels(&self) -> Vec<i64> {
+        crate::schedule::parse_delay_levels(&self.message_delay_level).unwrap_or_else(|| {
+            crate::schedule::parse_delay_levels(DEFAULT_DELAY_LEVELS).unwrap_or_default()
+        })
     }
 
     /// How often registration is refreshed (Java clamps it to 10..60 s).
@@ -172,6 +185,14 @@ impl PropertiesConfig for BrokerConfig {
             "enablePropertyFilter" => set_bool(&mut self.enable_property_filter, value),
             "clusterTopicEnable" => set_bool(&mut self.cluster_topic_enable, value),
             "brokerTopicEnable" => set_bool(&mut self.broker_topic_enable, value),
+            "messageDelayLevel" => {
+                if crate::schedule::parse_delay_levels(value).is_none() {
+                    return SetOutcome::BadValue {
+                        expected: "delay levels such as `1s 5s 10s 1m 1h 1d`",
+                    };
+                }
+                set_string(&mut self.message_delay_level, value)
+            }
             _ => self.store.set_property(key, value),
         }
     }
@@ -235,6 +256,7 @@ impl PropertiesConfig for BrokerConfig {
             ),
             ("clusterTopicEnable", self.cluster_topic_enable.to_string()),
             ("brokerTopicEnable", self.broker_topic_enable.to_string()),
+            ("messageDelayLevel", self.message_delay_level.clone()),
         ];
         properties.extend(own.into_iter().map(|(k, v)| (k.to_owned(), v)));
         properties

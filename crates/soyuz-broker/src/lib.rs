@@ -20,6 +20,7 @@ pub mod processor;
 pub mod rebalance_lock;
 mod registration;
 mod runtime;
+pub mod schedule;
 pub mod state;
 pub mod subscription_group_manager;
 pub mod topic_config_manager;

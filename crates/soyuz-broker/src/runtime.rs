@@ -21,6 +21,7 @@ use crate::long_polling::PullHoldService;
 use crate::processor;
 use crate::rebalance_lock::RebalanceLockManager;
 use crate::registration;
+use crate::schedule::{self, ScheduleService};
 use crate::state::BrokerState;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
@@ -73,6 +74,7 @@ impl Broker {
             consumers: ConsumerManager::default(),
             pulls: PullHoldService::default(),
             locks: RebalanceLockManager::default(),
+            schedule: Arc::new(ScheduleService::load(&root, config.delay_levels())?),
             clock,
             registration_needed: Notify::new(),
             broker_addr: RwLock::new(SocketAddr::new(advertised, config.listen_port)),
@@ -108,6 +110,11 @@ impl Broker {
         let addr = advertised_addr(&state.config, listener.local_addr()?);
         *state.broker_addr.write() = addr;
         let client = Arc::new(RemotingClient::with_defaults());
+        let delivery = schedule::spawn(
+            state.schedule.clone(),
+            state.store.clone(),
+            state.clock.clone(),
+        )?;
         let tasks = [
             tokio::spawn(registration::keep_registered(state.clone(), client.clone())),
             tokio::spawn(persist_offsets(state.clone())),
@@ -133,6 +140,8 @@ impl Broker {
         client.shutdown();
         let closing = state.clone();
         let closed = tokio::task::spawn_blocking(move || {
+            closing.schedule.stop();
+            let _ = delivery.join();
             closing.appender.stop();
             if let Err(e) = closing.offsets.persist() {
                 tracing::error!(error = %e, "cannot write consumer offsets at shutdown");

@@ -14,6 +14,7 @@ use crate::config::BrokerConfig;
 use crate::consumer_offset_manager::ConsumerOffsetManager;
 use crate::long_polling::PullHoldService;
 use crate::rebalance_lock::RebalanceLockManager;
+use crate::schedule::ScheduleService;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
 
@@ -39,6 +40,8 @@ pub struct BrokerState {
     pub pulls: PullHoldService,
     /// Queue locks of orderly consumers.
     pub locks: RebalanceLockManager,
+    /// Delay levels.
+    pub schedule: Arc<ScheduleService>,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Signalled when the topic table changed and the NameServers must hear of it.

@@ -59,6 +59,11 @@ fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
     let mut topics = vec![
         topic(SELF_TEST_TOPIC, 1, read_write),
         topic(OFFSET_MOVED_EVENT, 1, read_write),
+        topic(
+            crate::schedule::SCHEDULE_TOPIC,
+            config.delay_levels().len() as i32,
+            read_write,
+        ),
     ];
     if config.auto_create_topic_enable {
         topics.push(topic(

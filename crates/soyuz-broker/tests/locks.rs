@@ -24,7 +24,12 @@ fn lock_request(code: i32, group: &str, client: &str, queues: &[i32]) -> Remotin
 
 async fn lock(env: &Env, client: &str, queues: &[i32]) -> Vec<i32> {
     let response = env
-        .ask(lock_request(request_code::LOCK_BATCH_MQ, "orderly", client, queues))
+        .ask(lock_request(
+            request_code::LOCK_BATCH_MQ,
+            "orderly",
+            client,
+            queues,
+        ))
         .await;
     assert_code(&response, response_code::SUCCESS);
     let body: LockBatchResponseBody = decode_json(&response.body).expect("lock answer");
@@ -38,9 +43,18 @@ async fn a_locked_queue_is_refused_to_others_until_unlocked() {
     let env = Env::start().await;
     assert_eq!(lock(&env, "a", &[0, 1]).await, [0, 1]);
     assert_eq!(lock(&env, "b", &[1, 2]).await, [2]);
-    assert_eq!(lock(&env, "a", &[0, 1]).await, [0, 1], "renewal by the holder");
+    assert_eq!(
+        lock(&env, "a", &[0, 1]).await,
+        [0, 1],
+        "renewal by the holder"
+    );
     let unlocked = env
-        .ask(lock_request(request_code::UNLOCK_BATCH_MQ, "orderly", "a", &[1]))
+        .ask(lock_request(
+            request_code::UNLOCK_BATCH_MQ,
+            "orderly",
+            "a",
+            &[1],
+        ))
         .await;
     assert_code(&unlocked, response_code::SUCCESS);
     assert_eq!(lock(&env, "b", &[1]).await, [1]);

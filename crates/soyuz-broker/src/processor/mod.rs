@@ -18,6 +18,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod send_back;
 
 /// A processor's answer: the response, or an error response.
 pub type Reply = Result<RemotingCommand, RemotingCommand>;
@@ -101,6 +102,12 @@ pub fn router(state: &Arc<BrokerState>) -> Router {
     ] {
         router = async_route(router, state, code, send::send_message);
     }
+    router = async_route(
+        router,
+        state,
+        request_code::CONSUMER_SEND_MSG_BACK,
+        send_back::consumer_send_msg_back,
+    );
     for code in [request_code::PULL_MESSAGE, request_code::LITE_PULL_MESSAGE] {
         router = async_route(router, state, code, pull::pull_message);
     }

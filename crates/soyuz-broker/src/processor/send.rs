@@ -73,6 +73,8 @@ pub async fn send_message(
     let uniq_key = (records.len() == 1)
         .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
         .flatten();
+    let mut records = records;
+    park_delayed(&state, &mut records);
     let put = state
         .appender
         .put(records)
@@ -293,7 +295,7 @@ fn build_records(
 }
 
 /// The message's properties with the batch-level ones, a UNIQ_KEY if the client sent
-/// none, and the cluster name. Transactional and delayed messages are refused until the
+/// none, and the cluster name. Transactional and timer messages are refused until the
 /// broker stores them where they belong.
 fn complete_properties(
     state: &BrokerState,
@@ -313,18 +315,14 @@ fn complete_properties(
             ),
         ));
     }
-    let delayed = lookup(keys::DELAY_TIME_LEVEL)
-        .and_then(|level| level.trim().parse::<i32>().ok())
-        .is_some_and(|level| level > 0);
-    if delayed
-        || ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
-            .iter()
-            .any(|key| lookup(key).is_some())
+    if ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
+        .iter()
+        .any(|key| lookup(key).is_some())
     {
         return Err(RemotingCommand::error(
             request,
             response_code::MESSAGE_ILLEGAL,
-            "delayed and timer messages are not supported by this broker yet",
+            "5.x timer messages are not supported by this broker yet (delay levels are)",
         ));
     }
     let cluster = &state.config.broker_cluster_name;
@@ -362,6 +360,19 @@ fn complete_properties(
     }
     properties.insert(keys::CLUSTER.to_owned(), cluster.clone());
     Ok(encode_properties(&properties))
+}
+
+/// Messages with a delay level wait in the schedule topic until they are due
+/// (`CommitLog.putMessage`'s delay branch).
+pub fn park_delayed(state: &BrokerState, records: &mut [MessageRecord]) {
+    for record in records {
+        let level = find_property(&record.properties, keys::DELAY_TIME_LEVEL)
+            .and_then(|level| level.trim().parse::<i32>().ok())
+            .unwrap_or(0);
+        if level > 0 {
+            state.schedule.park(record, level);
+        }
+    }
 }
 
 fn push_property(properties: &mut String, name: &str, value: &str) {
