@@ -13,7 +13,6 @@ import unittest
 from soyuz_harness import SendStatus, SoyuzTestCase, Collector, message, unique, wait_for_route
 
 
-@unittest.skip("needs CONSUMER_SEND_MSG_BACK and delay levels on the broker: issue 5 (retry and DLQ)")
 class RetryTest(SoyuzTestCase):
 
     def test_failed_message_is_redelivered_through_retry_topic(self):
