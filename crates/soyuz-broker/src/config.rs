@@ -63,6 +63,14 @@ pub struct BrokerConfig {
     pub flush_consumer_offset_interval: u64,
     /// SQL92 filtering (`enablePropertyFilter`).
     pub enable_property_filter: bool,
+    /// A half message younger than this is not checked yet (`transactionTimeOut`, ms).
+    pub transaction_time_out: i64,
+    /// Checks of one half message before it is discarded (`transactionCheckMax`).
+    pub transaction_check_max: i32,
+    /// How often half messages are checked (`transactionCheckInterval`, ms).
+    pub transaction_check_interval: u64,
+    /// Refuse transactional messages (`rejectTransactionMessage`).
+    pub reject_transaction_message: bool,
     /// Delay of each level (`messageDelayLevel`, units s/m/h/d).
     pub message_delay_level: String,
     /// Register a topic named after the cluster (`clusterTopicEnable`).
@@ -102,6 +110,10 @@ impl Default for BrokerConfig {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             message_delay_level: DEFAULT_DELAY_LEVELS.to_owned(),
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval: 30_000,
+            reject_transaction_message: false,
             store: MessageStoreConfig::default(),
         }
     }
@@ -185,6 +197,10 @@ impl PropertiesConfig for BrokerConfig {
             "enablePropertyFilter" => set_bool(&mut self.enable_property_filter, value),
             "clusterTopicEnable" => set_bool(&mut self.cluster_topic_enable, value),
             "brokerTopicEnable" => set_bool(&mut self.broker_topic_enable, value),
+            "transactionTimeOut" => set_number(&mut self.transaction_time_out, value),
+            "transactionCheckMax" => set_number(&mut self.transaction_check_max, value),
+            "transactionCheckInterval" => set_number(&mut self.transaction_check_interval, value),
+            "rejectTransactionMessage" => set_bool(&mut self.reject_transaction_message, value),
             "messageDelayLevel" => {
                 if crate::schedule::parse_delay_levels(value).is_none() {
                     return SetOutcome::BadValue {
@@ -257,6 +273,19 @@ impl PropertiesConfig for BrokerConfig {
             ("clusterTopicEnable", self.cluster_topic_enable.to_string()),
             ("brokerTopicEnable", self.broker_topic_enable.to_string()),
             ("messageDelayLevel", self.message_delay_level.clone()),
+            ("transactionTimeOut", self.transaction_time_out.to_string()),
+            (
+                "transactionCheckMax",
+                self.transaction_check_max.to_string(),
+            ),
+            (
+                "transactionCheckInterval",
+                self.transaction_check_interval.to_string(),
+            ),
+            (
+                "rejectTransactionMessage",
+                self.reject_transaction_message.to_string(),
+            ),
         ];
         properties.extend(own.into_iter().map(|(k, v)| (k.to_owned(), v)));
         properties

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod state;
 pub mod subscription_group_manager;
 pub mod topic_config_manager;
+pub mod transaction;
 
 pub use config::BrokerConfig;
 pub use runtime::Broker;

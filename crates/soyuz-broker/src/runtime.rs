@@ -25,6 +25,7 @@ use crate::schedule::{self, ScheduleService};
 use crate::state::BrokerState;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
+use crate::transaction::TransactionState;
 
 /// Why the broker could not open.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +76,7 @@ impl Broker {
             pulls: PullHoldService::default(),
             locks: RebalanceLockManager::default(),
             schedule: Arc::new(ScheduleService::load(&root, config.delay_levels())?),
+            transactions: TransactionState::default(),
             clock,
             registration_needed: Notify::new(),
             broker_addr: RwLock::new(SocketAddr::new(advertised, config.listen_port)),
@@ -119,6 +121,9 @@ impl Broker {
             tokio::spawn(registration::keep_registered(state.clone(), client.clone())),
             tokio::spawn(persist_offsets(state.clone())),
             tokio::spawn(expire_clients(state.clone())),
+            tokio::spawn(processor::end_transaction::check_transactions(
+                state.clone(),
+            )),
         ];
         tracing::info!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",

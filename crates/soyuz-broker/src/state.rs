@@ -17,6 +17,7 @@ use crate::rebalance_lock::RebalanceLockManager;
 use crate::schedule::ScheduleService;
 use crate::subscription_group_manager::SubscriptionGroupManager;
 use crate::topic_config_manager::TopicConfigManager;
+use crate::transaction::TransactionState;
 
 /// The broker's shared state.
 pub struct BrokerState {
@@ -42,6 +43,8 @@ pub struct BrokerState {
     pub locks: RebalanceLockManager,
     /// Delay levels.
     pub schedule: Arc<ScheduleService>,
+    /// Transaction resolution bookkeeping.
+    pub transactions: TransactionState,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Signalled when the topic table changed and the NameServers must hear of it.

@@ -13,6 +13,7 @@ use soyuz_transport::{Channel, Router};
 use crate::state::BrokerState;
 
 pub mod client;
+pub mod end_transaction;
 pub mod lock;
 pub mod offset;
 pub mod pull;
@@ -102,6 +103,12 @@ pub fn router(state: &Arc<BrokerState>) -> Router {
     ] {
         router = async_route(router, state, code, send::send_message);
     }
+    router = async_route(
+        router,
+        state,
+        request_code::END_TRANSACTION,
+        end_transaction::end_transaction,
+    );
     router = async_route(
         router,
         state,

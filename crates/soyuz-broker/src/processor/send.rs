@@ -74,6 +74,7 @@ pub async fn send_message(
         .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
         .flatten();
     let mut records = records;
+    park_half(&mut records);
     park_delayed(&state, &mut records);
     let put = state
         .appender
@@ -295,8 +296,8 @@ fn build_records(
 }
 
 /// The message's properties with the batch-level ones, a UNIQ_KEY if the client sent
-/// none, and the cluster name. Transactional and timer messages are refused until the
-/// broker stores them where they belong.
+/// none, and the cluster name. Timer messages are refused until the broker stores them
+/// where they belong.
 fn complete_properties(
     state: &BrokerState,
     request: &RemotingCommand,
@@ -305,12 +306,14 @@ fn complete_properties(
     target: &Target,
 ) -> Result<String, RemotingCommand> {
     let lookup = |key: &str| find_property(own, key).or_else(|| find_property(outer, key));
-    if lookup(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if state.config.reject_transaction_message
+        && lookup(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         return Err(RemotingCommand::error(
             request,
             response_code::NO_PERMISSION,
             format!(
-                "the broker[{}] sending transaction message is forbidden: transactions are not supported yet",
+                "the broker[{}] sending transaction message is forbidden",
                 state.addr().ip()
             ),
         ));
@@ -362,6 +365,22 @@ fn complete_properties(
     Ok(encode_properties(&properties))
 }
 
+/// Prepared transactional messages wait in the half topic until END_TRANSACTION
+/// (`TRAN_MSG=true`, except a client-side retry of one, as Java decides).
+fn park_half(records: &mut [MessageRecord]) {
+    for record in records {
+        let prepared = find_property(&record.properties, keys::TRANSACTION_PREPARED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let delayed_retry = record.reconsume_times > 0
+            && find_property(&record.properties, keys::DELAY_TIME_LEVEL)
+                .and_then(|l| l.parse::<i32>().ok())
+                .is_some_and(|l| l > 0);
+        if prepared && !delayed_retry {
+            crate::transaction::to_half(record);
+        }
+    }
+}
+
 /// Messages with a delay level wait in the schedule topic until they are due
 /// (`CommitLog.putMessage`'s delay branch).
 pub fn park_delayed(state: &BrokerState, records: &mut [MessageRecord]) {
@@ -369,7 +388,8 @@ pub fn park_delayed(state: &BrokerState, records: &mut [MessageRecord]) {
         let level = find_property(&record.properties, keys::DELAY_TIME_LEVEL)
             .and_then(|level| level.trim().parse::<i32>().ok())
             .unwrap_or(0);
-        if level > 0 {
+        // Half messages are never delayed (Java's producer drops the level).
+        if level > 0 && record.topic != crate::transaction::HALF_TOPIC {
             state.schedule.park(record, level);
         }
     }
