@@ -71,6 +71,12 @@ pub struct BrokerConfig {
     pub transaction_check_interval: u64,
     /// Refuse transactional messages (`rejectTransactionMessage`).
     pub reject_transaction_message: bool,
+    /// Accept 5.x timer messages (`timerWheelEnable`).
+    pub timer_wheel_enable: bool,
+    /// How far ahead a timer message may be due (`timerMaxDelaySec`).
+    pub timer_max_delay_sec: i64,
+    /// Timer granularity (`timerPrecisionMs`).
+    pub timer_precision_ms: i64,
     /// Delay of each level (`messageDelayLevel`, units s/m/h/d).
     pub message_delay_level: String,
     /// Register a topic named after the cluster (`clusterTopicEnable`).
@@ -110,6 +116,9 @@ impl Default for BrokerConfig {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             message_delay_level: DEFAULT_DELAY_LEVELS.to_owned(),
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 259_200,
+            timer_precision_ms: 1_000,
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
@@ -197,6 +206,9 @@ impl PropertiesConfig for BrokerConfig {
             "enablePropertyFilter" => set_bool(&mut self.enable_property_filter, value),
             "clusterTopicEnable" => set_bool(&mut self.cluster_topic_enable, value),
             "brokerTopicEnable" => set_bool(&mut self.broker_topic_enable, value),
+            "timerWheelEnable" => set_bool(&mut self.timer_wheel_enable, value),
+            "timerMaxDelaySec" => set_number(&mut self.timer_max_delay_sec, value),
+            "timerPrecisionMs" => set_number(&mut self.timer_precision_ms, value),
             "transactionTimeOut" => set_number(&mut self.transaction_time_out, value),
             "transactionCheckMax" => set_number(&mut self.transaction_check_max, value),
             "transactionCheckInterval" => set_number(&mut self.transaction_check_interval, value),
@@ -273,6 +285,9 @@ impl PropertiesConfig for BrokerConfig {
             ("clusterTopicEnable", self.cluster_topic_enable.to_string()),
             ("brokerTopicEnable", self.broker_topic_enable.to_string()),
             ("messageDelayLevel", self.message_delay_level.clone()),
+            ("timerWheelEnable", self.timer_wheel_enable.to_string()),
+            ("timerMaxDelaySec", self.timer_max_delay_sec.to_string()),
+            ("timerPrecisionMs", self.timer_precision_ms.to_string()),
             ("transactionTimeOut", self.transaction_time_out.to_string()),
             (
                 "transactionCheckMax",

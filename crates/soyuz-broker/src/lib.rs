@@ -23,6 +23,7 @@ mod runtime;
 pub mod schedule;
 pub mod state;
 pub mod subscription_group_manager;
+pub mod timer;
 pub mod topic_config_manager;
 pub mod transaction;
 

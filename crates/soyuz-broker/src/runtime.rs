@@ -24,6 +24,7 @@ use crate::registration;
 use crate::schedule::{self, ScheduleService};
 use crate::state::BrokerState;
 use crate::subscription_group_manager::SubscriptionGroupManager;
+use crate::timer::TimerService;
 use crate::topic_config_manager::TopicConfigManager;
 use crate::transaction::TransactionState;
 
@@ -77,6 +78,7 @@ impl Broker {
             locks: RebalanceLockManager::default(),
             schedule: Arc::new(ScheduleService::load(&root, config.delay_levels())?),
             transactions: TransactionState::default(),
+            timer: Arc::new(TimerService::default()),
             clock,
             registration_needed: Notify::new(),
             broker_addr: RwLock::new(SocketAddr::new(advertised, config.listen_port)),
@@ -117,6 +119,14 @@ impl Broker {
             state.store.clone(),
             state.clock.clone(),
         )?;
+        let timing = state.clone();
+        let timer = std::thread::Builder::new()
+            .name("soyuz-timer".into())
+            .spawn(move || {
+                timing
+                    .timer
+                    .run(&*timing.store, &*timing.clock, &timing.offsets)
+            })?;
         let tasks = [
             tokio::spawn(registration::keep_registered(state.clone(), client.clone())),
             tokio::spawn(persist_offsets(state.clone())),
@@ -147,6 +157,8 @@ impl Broker {
         let closed = tokio::task::spawn_blocking(move || {
             closing.schedule.stop();
             let _ = delivery.join();
+            closing.timer.stop();
+            let _ = timer.join();
             closing.appender.stop();
             if let Err(e) = closing.offsets.persist() {
                 tracing::error!(error = %e, "cannot write consumer offsets at shutdown");

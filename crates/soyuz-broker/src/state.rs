@@ -16,6 +16,7 @@ use crate::long_polling::PullHoldService;
 use crate::rebalance_lock::RebalanceLockManager;
 use crate::schedule::ScheduleService;
 use crate::subscription_group_manager::SubscriptionGroupManager;
+use crate::timer::TimerService;
 use crate::topic_config_manager::TopicConfigManager;
 use crate::transaction::TransactionState;
 
@@ -43,6 +44,8 @@ pub struct BrokerState {
     pub locks: RebalanceLockManager,
     /// Delay levels.
     pub schedule: Arc<ScheduleService>,
+    /// 5.x timer messages.
+    pub timer: Arc<TimerService>,
     /// Transaction resolution bookkeeping.
     pub transactions: TransactionState,
     /// Wall clock.

@@ -75,6 +75,7 @@ pub async fn send_message(
         .flatten();
     let mut records = records;
     park_half(&mut records);
+    park_timers(&state, &request, &mut records)?;
     park_delayed(&state, &mut records);
     let put = state
         .appender
@@ -296,8 +297,7 @@ fn build_records(
 }
 
 /// The message's properties with the batch-level ones, a UNIQ_KEY if the client sent
-/// none, and the cluster name. Timer messages are refused until the broker stores them
-/// where they belong.
+/// none, and the cluster name.
 fn complete_properties(
     state: &BrokerState,
     request: &RemotingCommand,
@@ -318,14 +318,15 @@ fn complete_properties(
             ),
         ));
     }
-    if ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
-        .iter()
-        .any(|key| lookup(key).is_some())
+    if !state.config.timer_wheel_enable
+        && ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
+            .iter()
+            .any(|key| lookup(key).is_some())
     {
         return Err(RemotingCommand::error(
             request,
-            response_code::MESSAGE_ILLEGAL,
-            "5.x timer messages are not supported by this broker yet (delay levels are)",
+            response_code::SYSTEM_ERROR,
+            "accurate timer message is not enabled, timerWheelEnable is false",
         ));
     }
     let cluster = &state.config.broker_cluster_name;
@@ -379,6 +380,36 @@ fn park_half(records: &mut [MessageRecord]) {
             crate::transaction::to_half(record);
         }
     }
+}
+
+/// 5.x timer messages wait in the timer topic until due; a due time in the past is
+/// delivered at once, one too far ahead is MESSAGE_ILLEGAL.
+fn park_timers(
+    state: &BrokerState,
+    request: &RemotingCommand,
+    records: &mut [MessageRecord],
+) -> Result<(), RemotingCommand> {
+    let now = state.clock.now_millis();
+    for record in records {
+        if record.topic == crate::transaction::HALF_TOPIC
+            || find_property(&record.properties, keys::DELAY_TIME_LEVEL).is_some()
+        {
+            continue;
+        }
+        let due = crate::timer::due_time(
+            &record.properties,
+            now,
+            state.config.timer_precision_ms,
+            state.config.timer_max_delay_sec.saturating_mul(1000),
+        )
+        .map_err(|reason| {
+            RemotingCommand::error(request, response_code::MESSAGE_ILLEGAL, reason)
+        })?;
+        if let Some(due) = due {
+            crate::timer::park(record, due);
+        }
+    }
+    Ok(())
 }
 
 /// Messages with a delay level wait in the schedule topic until they are due
