@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use soyuz_remoting::body::{decode_json, ConsumerListByGroupResponseBody};
+use soyuz_remoting::body::{
+    decode_json, encode_json, ConsumerListByGroupResponseBody, LockBatchRequestBody,
+    LockBatchResponseBody, UnlockBatchRequestBody,
+};
 use soyuz_remoting::headers::consumer::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
@@ -224,5 +227,46 @@ fn update_offset_header(
         queue_id: queue.queue_id,
         commit_offset: offset,
         bname: Some(queue.broker_name.clone()),
+    }
+}
+
+impl ClientInstance {
+    /// Locks `queues` of one broker for `group` (LOCK_BATCH_MQ); returns the queues this
+    /// client now holds (`lockBatchMQ`).
+    pub(crate) async fn lock_batch_mq(
+        &self,
+        addr: &str,
+        group: &str,
+        queues: Vec<MessageQueue>,
+    ) -> Result<Vec<MessageQueue>> {
+        let body = LockBatchRequestBody {
+            consumer_group: group.to_owned(),
+            client_id: self.client_id().to_owned(),
+            only_this_broker: false,
+            mq_set: queues,
+        };
+        let request =
+            RemotingCommand::request(request_code::LOCK_BATCH_MQ).with_body(encode_json(&body));
+        let response = self.invoke_ok(addr, request).await?;
+        let body: LockBatchResponseBody = decode_json(&response.body)?;
+        Ok(body.lock_ok_mq_set)
+    }
+
+    /// Releases `queues` of one broker for `group` (UNLOCK_BATCH_MQ).
+    pub(crate) async fn unlock_batch_mq(
+        &self,
+        addr: &str,
+        group: &str,
+        queues: Vec<MessageQueue>,
+    ) -> Result<()> {
+        let body = UnlockBatchRequestBody {
+            consumer_group: group.to_owned(),
+            client_id: self.client_id().to_owned(),
+            only_this_broker: false,
+            mq_set: queues,
+        };
+        let request =
+            RemotingCommand::request(request_code::UNLOCK_BATCH_MQ).with_body(encode_json(&body));
+        self.invoke_ok(addr, request).await.map(|_| ())
     }
 }

@@ -6,7 +6,9 @@
 //!   ([`MessageQueueSelector`]) sends, with retries on another broker.
 //! * [`PushConsumer`]: clustering or broadcasting groups, tag subscriptions, rebalancing
 //!   ([`AllocateAveragely`]), long-polling pull loops, a concurrent [`MessageListener`],
-//!   offsets committed to the brokers (or a local file for broadcasting), retries.
+//!   offsets committed to the brokers (or a local file for broadcasting), retries; or,
+//!   with [`PushConsumer::new_orderly`] and an [`OrderlyListener`], each queue locked on
+//!   its broker and consumed strictly in order.
 //! * [`PullConsumer`]: pull the queues and offsets you choose.
 //!
 //! Producers and consumers with the same client id share one [`ClientInstance`]: the
@@ -30,8 +32,8 @@ mod util;
 pub use config::ClientConfig;
 pub use consumer::{
     AllocateAveragely, AllocateStrategy, ConsumeContext, ConsumeFromWhere, ConsumeResult,
-    MessageListener, MessageModel, PullConsumer, PullConsumerOptions, PullResult, PullStatus,
-    PushConsumer, PushConsumerOptions,
+    MessageListener, MessageModel, OrderlyContext, OrderlyListener, OrderlyResult, PullConsumer,
+    PullConsumerOptions, PullResult, PullStatus, PushConsumer, PushConsumerOptions,
 };
 pub use error::{ClientError, Result};
 pub use instance::ClientInstance;

@@ -24,6 +24,11 @@ impl PushInner {
         pq: Arc<ProcessQueue>,
         queue: MessageQueue,
     ) {
+        if self.orderly.is_some() {
+            // The queue's own task takes the messages from the process queue in order.
+            self.submit_orderly(pq, queue);
+            return;
+        }
         let size = self.options.consume_message_batch_max_size.max(1);
         for chunk in messages.chunks(size) {
             let inner = self.clone();
@@ -44,21 +49,10 @@ impl PushInner {
         if pq.is_dropped() || self.stopping.load(Ordering::Acquire) {
             return;
         }
-        let retry_topic = names::retry_topic(&self.options.group);
-        let now = crate::util::now_millis().to_string();
-        let mut delivered = messages.clone();
-        for message in &mut delivered {
-            // `resetRetryAndNamespace`: a retried message shows its original topic.
-            if message.topic == retry_topic {
-                if let Some(original) = message.property(property::RETRY_TOPIC) {
-                    message.topic = original.to_owned();
-                }
-            }
-            message
-                .properties
-                .insert(property::CONSUME_START_TIME.to_owned(), now.clone());
-        }
-        let listener = self.listener.clone();
+        let Some(listener) = self.listener.clone() else {
+            return;
+        };
+        let delivered = self.prepare_delivery(&messages);
         let context_queue = queue.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let mut context = ConsumeContext {

@@ -5,6 +5,7 @@ mod allocate;
 mod consume;
 mod lite_pull;
 mod offset_store;
+mod orderly;
 mod process_queue;
 mod pull_loop;
 pub(crate) mod pull_result;
@@ -15,6 +16,7 @@ use std::collections::HashSet;
 
 pub use allocate::{AllocateAveragely, AllocateStrategy};
 pub use lite_pull::{PullConsumer, PullConsumerOptions};
+pub use orderly::{OrderlyContext, OrderlyListener, OrderlyResult};
 pub use process_queue::ProcessQueue;
 pub use pull_result::{PullResult, PullStatus};
 pub use push::{PushConsumer, PushConsumerOptions};

@@ -18,13 +18,23 @@ pub struct ProcessQueue {
     state: Mutex<State>,
     dropped: AtomicBool,
     last_pull_millis: AtomicI64,
+    locked: AtomicBool,
+    last_lock_millis: AtomicI64,
+    /// Held while an orderly listener call runs (`consumeLock`): a queue is unlocked on
+    /// the broker only once its in-flight consumption ended.
+    pub(crate) consume_lock: tokio::sync::Mutex<()>,
 }
+
+/// How long a broker lock is trusted without renewal (`REBALANCE_LOCK_MAX_LIVE_TIME`).
+pub const LOCK_MAX_LIVE_MILLIS: i64 = 30_000;
 
 #[derive(Debug, Default)]
 struct State {
     messages: BTreeMap<i64, MessageExt>,
     bytes: usize,
     queue_offset_max: i64,
+    /// An orderly consume task is running for the queue (`consuming`).
+    consuming: bool,
 }
 
 impl ProcessQueue {
@@ -68,6 +78,54 @@ impl ProcessQueue {
             Some(first) => *first,
             None => state.queue_offset_max + 1,
         }
+    }
+
+    /// Orderly: claims the queue's consume task when there are messages and none runs
+    /// (`putMessage`'s `dispatchToConsume`).
+    pub fn try_start_consuming(&self) -> bool {
+        let mut state = self.state.lock();
+        if state.messages.is_empty() || state.consuming {
+            return false;
+        }
+        state.consuming = true;
+        true
+    }
+
+    /// Orderly: the first `max` messages held, in queue order, left in place until
+    /// consumed (`takeMessages`). Empty means the consume task ends; it is released
+    /// atomically so a later pull starts a new one.
+    pub fn peek_batch(&self, max: usize) -> Vec<MessageExt> {
+        let mut state = self.state.lock();
+        if state.messages.is_empty() {
+            state.consuming = false;
+            return Vec::new();
+        }
+        state.messages.values().take(max.max(1)).cloned().collect()
+    }
+
+    /// Orderly: counts another delivery of the messages at `offsets` (a suspended batch
+    /// is consumed again with a higher `reconsume_times`).
+    pub fn mark_reconsumed(&self, offsets: &[i64]) {
+        let mut state = self.state.lock();
+        for offset in offsets {
+            if let Some(message) = state.messages.get_mut(offset) {
+                message.reconsume_times += 1;
+            }
+        }
+    }
+
+    /// Whether the broker lock of the queue is held and was renewed recently enough.
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.locked.load(Ordering::Acquire)
+            && now - self.last_lock_millis.load(Ordering::Acquire) <= LOCK_MAX_LIVE_MILLIS
+    }
+
+    /// Records the outcome of a lock request at `now` ms.
+    pub fn set_locked(&self, locked: bool, now: i64) {
+        if locked {
+            self.last_lock_millis.store(now, Ordering::Release);
+        }
+        self.locked.store(locked, Ordering::Release);
     }
 
     /// Messages held.
@@ -175,5 +233,34 @@ mod tests {
         assert_eq!(pq.remove([5]), 6);
         pq.set_dropped();
         assert!(pq.is_dropped());
+    }
+
+    #[test]
+    fn orderly_batches_stay_until_consumed_and_release_the_task_when_empty() {
+        let pq = ProcessQueue::new();
+        assert!(!pq.try_start_consuming(), "nothing to consume");
+        pq.put(&(0..3).map(message).collect::<Vec<_>>());
+        assert!(pq.try_start_consuming());
+        assert!(!pq.try_start_consuming(), "one task per queue");
+        let batch = pq.peek_batch(2);
+        assert_eq!(
+            batch.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        pq.mark_reconsumed(&[0, 1]);
+        let again = pq.peek_batch(2);
+        assert_eq!(again[0].reconsume_times, 1);
+        assert_eq!(pq.remove([0, 1]), 2);
+        assert_eq!(pq.remove([2]), 3);
+        assert!(pq.peek_batch(2).is_empty());
+        pq.put(&[message(3)]);
+        assert!(pq.try_start_consuming(), "released when it found nothing");
+
+        assert!(!pq.is_locked(0));
+        pq.set_locked(true, 1_000);
+        assert!(pq.is_locked(1_000 + LOCK_MAX_LIVE_MILLIS));
+        assert!(!pq.is_locked(1_001 + LOCK_MAX_LIVE_MILLIS), "expired");
+        pq.set_locked(false, 2_000);
+        assert!(!pq.is_locked(2_000));
     }
 }

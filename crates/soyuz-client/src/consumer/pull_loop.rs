@@ -51,6 +51,14 @@ impl PushInner {
                 }
                 continue;
             }
+            if self.needs_locks() && !pq.is_locked(crate::util::now_millis()) {
+                // Java: "the message queue not be able to consume, because it's ...
+                // not locked"; the consume task or the renewal will lock it again.
+                if !pause(&stop, options.pull_delay_when_exception).await {
+                    return;
+                }
+                continue;
+            }
             let Some(subscription) = self.subscriptions.lock().get(&queue.topic).cloned() else {
                 if !pause(&stop, options.pull_delay_when_exception).await {
                     return;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::allocate::{AllocateAveragely, AllocateStrategy};
 use super::offset_store::OffsetStore;
+use super::orderly::OrderlyListener;
 use super::process_queue::ProcessQueue;
 use super::{ConsumeFromWhere, MessageListener, MessageModel};
 use crate::config::ClientConfig;
@@ -63,6 +64,12 @@ pub struct PushConsumerOptions {
     pub offset_store_dir: PathBuf,
     /// How long shutdown waits for running listener calls before writing offsets.
     pub await_termination: Duration,
+    /// Orderly: the pause before a suspended batch is consumed again
+    /// (`suspendCurrentQueueTimeMillis`, 1 s).
+    pub suspend_current_queue_time: Duration,
+    /// Orderly: how often the broker locks of the assigned queues are renewed
+    /// (`rocketmq.client.rebalance.lockInterval`, 20 s; brokers keep a lock 60 s).
+    pub lock_interval: Duration,
 }
 
 impl std::fmt::Debug for PushConsumerOptions {
@@ -98,6 +105,8 @@ impl PushConsumerOptions {
             local_retry_delay: Duration::from_secs(5),
             offset_store_dir: home.join(".rocketmq_offsets"),
             await_termination: Duration::from_secs(5),
+            suspend_current_queue_time: Duration::from_secs(1),
+            lock_interval: Duration::from_secs(20),
         }
     }
 }
@@ -151,7 +160,10 @@ pub(super) struct Assigned {
 
 pub(super) struct PushInner {
     pub options: PushConsumerOptions,
-    pub listener: Arc<dyn MessageListener>,
+    /// The concurrent listener (`None` for an orderly consumer).
+    pub listener: Option<Arc<dyn MessageListener>>,
+    /// The orderly listener (`None` for a concurrent consumer).
+    pub orderly: Option<Arc<dyn OrderlyListener>>,
     pub subscriptions: Mutex<BTreeMap<String, SubscriptionData>>,
     pub instance: OnceLock<Arc<ClientInstance>>,
     pub offsets: OnceLock<OffsetStore>,
@@ -167,11 +179,58 @@ pub(super) struct PushInner {
 impl PushConsumer {
     /// A consumer that is not started yet.
     pub fn new(options: PushConsumerOptions, listener: impl MessageListener) -> Self {
+        Self::build(options, Some(Arc::new(listener)), None)
+    }
+
+    /// An orderly consumer that is not started yet (`MessageListenerOrderly`): in
+    /// clustering mode it locks each queue on its broker before pulling it (LOCK_BATCH_MQ,
+    /// renewed every `lock_interval`, released with UNLOCK_BATCH_MQ when the queue is
+    /// dropped or the consumer shuts down), and consumes each queue one batch at a time
+    /// in queue order.
+    ///
+    /// [`OrderlyResult::SuspendCurrentQueueAMoment`] delivers the same batch again after
+    /// `suspend_current_queue_time`, consuming nothing after it meanwhile; a message
+    /// suspended `max_reconsume_times` times (-1: no limit) goes to the group's DLQ
+    /// (CONSUMER_SEND_MSG_BACK) and the queue moves on.
+    ///
+    /// ```no_run
+    /// use soyuz_client::{MessageExt, OrderlyResult, PushConsumer, PushConsumerOptions};
+    ///
+    /// # async fn demo() -> Result<(), soyuz_client::ClientError> {
+    /// let consumer = PushConsumer::new_orderly(
+    ///     PushConsumerOptions::new("127.0.0.1:9876", "order-steps"),
+    ///     |messages: &[MessageExt]| {
+    ///         for m in messages {
+    ///             if m.body.is_empty() {
+    ///                 // Not ready: the same message comes again in a moment.
+    ///                 return OrderlyResult::SuspendCurrentQueueAMoment;
+    ///             }
+    ///             println!("queue {} offset {}", m.queue_id, m.queue_offset);
+    ///         }
+    ///         OrderlyResult::Success
+    ///     },
+    /// );
+    /// consumer.subscribe("OrderSteps", "*")?;
+    /// consumer.start().await?;
+    /// // ... later: in-flight batches end, offsets are written, queues are unlocked.
+    /// consumer.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn new_orderly(options: PushConsumerOptions, listener: impl OrderlyListener) -> Self {
+        Self::build(options, None, Some(Arc::new(listener)))
+    }
+
+    fn build(
+        options: PushConsumerOptions,
+        listener: Option<Arc<dyn MessageListener>>,
+        orderly: Option<Arc<dyn OrderlyListener>>,
+    ) -> Self {
         let permits = options.consume_thread_max.max(1);
         Self {
             inner: Arc::new(PushInner {
                 options,
-                listener: Arc::new(listener),
+                listener,
+                orderly,
                 subscriptions: Mutex::default(),
                 instance: OnceLock::new(),
                 offsets: OnceLock::new(),
@@ -251,6 +310,22 @@ impl PushConsumer {
         }
         instance.send_heartbeat_to_all().await;
         inner.clone().do_rebalance().await;
+        if inner.needs_locks() {
+            // `lockAll` every lockInterval.
+            let weak = Arc::downgrade(inner);
+            let stop = inner.stop.clone();
+            let period = options.lock_interval;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(period) => {}
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.lock_all().await;
+                }
+            });
+        }
         Ok(())
     }
 
@@ -274,6 +349,10 @@ impl PushConsumer {
         let Some(instance) = inner.instance.get() else {
             return;
         };
+        if inner.needs_locks() {
+            let queues: Vec<MessageQueue> = inner.table.lock().keys().cloned().collect();
+            inner.unlock_queues(queues).await;
+        }
         instance.unregister_consumer(&inner.options.group);
         instance
             .unregister_client(None, Some(&inner.options.group))

@@ -95,6 +95,12 @@ impl PushInner {
                 .collect()
         };
         for queue in new {
+            // Orderly: lock first; a queue another client still holds waits for the next
+            // rebalance.
+            if self.needs_locks() && !self.lock_queue(&queue, None).await {
+                tracing::info!(group = %self.options.group, ?queue, "queue assigned but locked by another client; retrying later");
+                continue;
+            }
             // `removeDirtyOffset`: a stale in-memory offset must not win over the store.
             self.offsets().remove(&queue);
             let offset = match self.compute_pull_from_where(&queue).await {
@@ -108,6 +114,9 @@ impl PushInner {
                 return;
             }
             let pq = Arc::new(ProcessQueue::new());
+            if self.needs_locks() {
+                pq.set_locked(true, crate::util::now_millis());
+            }
             let stop = self.stop.child_token();
             self.table.lock().insert(
                 queue.clone(),
@@ -122,10 +131,14 @@ impl PushInner {
     }
 
     /// Stops a queue's pull loop and commits its offset (`removeUnnecessaryMessageQueue`).
-    pub async fn drop_queue(&self, queue: &MessageQueue) {
+    pub async fn drop_queue(self: &Arc<Self>, queue: &MessageQueue) {
         let removed = self.table.lock().remove(queue);
         if let Some(assigned) = removed {
             stop_assigned(&assigned);
+            if self.orderly.is_some() {
+                self.release_orderly_queue(queue.clone(), assigned.pq).await;
+                return;
+            }
             self.offsets().persist(queue).await;
             self.offsets().remove(queue);
         }
