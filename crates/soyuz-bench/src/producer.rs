@@ -40,6 +40,11 @@ pub struct ProducerOptions {
     pub quantity: u64,
     /// How long to run when `quantity` is 0.
     pub duration: Duration,
+    /// Ordered traffic: each sender keeps to one queue (its sharding key's), so each
+    /// queue receives one sender's messages in order.
+    pub ordered: bool,
+    /// Delay level of every message (0 = none).
+    pub delay_level: i32,
 }
 
 struct Shared {
@@ -79,6 +84,12 @@ fn request(shared: &Shared, queue: &BenchQueue, body: &Bytes, seq: u64) -> Remot
         if options.keys {
             map.insert(keys::KEYS.to_owned(), format!("bench-{seq}-{i}"));
         }
+        if options.delay_level > 0 {
+            map.insert(
+                keys::DELAY_TIME_LEVEL.to_owned(),
+                options.delay_level.to_string(),
+            );
+        }
         encode_properties(&map)
     };
     let batch = options.batch > 1;
@@ -115,9 +126,14 @@ fn request(shared: &Shared, queue: &BenchQueue, body: &Bytes, seq: u64) -> Remot
     }
 }
 
-async fn send_one(shared: &Shared, body: &Bytes) -> (Duration, bool) {
+async fn send_one(shared: &Shared, body: &Bytes, sender: usize) -> (Duration, bool) {
     let seq = shared.next_queue.fetch_add(1, Ordering::Relaxed);
-    let queue = &shared.queues[(seq % shared.queues.len() as u64) as usize];
+    let pick = if shared.options.ordered {
+        sender as u64
+    } else {
+        seq
+    };
+    let queue = &shared.queues[(pick % shared.queues.len() as u64) as usize];
     let request = request(shared, queue, body, seq);
     let started = Instant::now();
     let ok = matches!(
@@ -127,15 +143,22 @@ async fn send_one(shared: &Shared, body: &Bytes) -> (Duration, bool) {
     (started.elapsed(), ok)
 }
 
-async fn worker(shared: Arc<Shared>) {
+async fn worker(shared: Arc<Shared>, sender: usize) {
     let body = Bytes::from(vec![b'a'; shared.options.size]);
     let per_request = shared.options.batch.max(1) as u64;
     let mut mine = WorkerLatencies::default();
     let mut in_flight = JoinSet::new();
+    // An ordered sender waits for each send before the next, like a producer that must
+    // keep its key's order.
+    let window = if shared.options.ordered {
+        1
+    } else {
+        shared.options.in_flight.max(1)
+    };
     loop {
-        while in_flight.len() < shared.options.in_flight.max(1) && shared.claim(per_request) {
+        while in_flight.len() < window && shared.claim(per_request) {
             let (shared, body) = (shared.clone(), body.clone());
-            in_flight.spawn(async move { send_one(&shared, &body).await });
+            in_flight.spawn(async move { send_one(&shared, &body, sender).await });
         }
         let Some(finished) = in_flight.join_next().await else {
             break;
@@ -168,7 +191,7 @@ pub async fn run(options: ProducerOptions) -> Result<Report, BenchError> {
         options,
     });
     // Warm up: the first send creates the topic and opens the connection.
-    let (_, ok) = send_one(&shared, &Bytes::from(vec![b'a'; shared.options.size])).await;
+    let (_, ok) = send_one(&shared, &Bytes::from(vec![b'a'; shared.options.size]), 0).await;
     if !ok {
         return Err(BenchError::Protocol(
             "the first send failed; is the broker up and the topic writable?".into(),
@@ -176,17 +199,23 @@ pub async fn run(options: ProducerOptions) -> Result<Report, BenchError> {
     }
     let started = Instant::now();
     let mut workers = JoinSet::new();
-    for _ in 0..shared.options.workers.max(1) {
-        workers.spawn(worker(shared.clone()));
+    for sender in 0..shared.options.workers.max(1) {
+        workers.spawn(worker(shared.clone(), sender));
     }
     while workers.join_next().await.is_some() {}
     let elapsed = started.elapsed();
     shared.client.shutdown();
-    let label = match (shared.options.batch > 1, shared.options.in_flight > 1) {
+    let mut label = match (shared.options.batch > 1, shared.options.in_flight > 1) {
         (true, _) => format!("producer (batches of {})", shared.options.batch),
         (false, true) => "producer (async)".to_owned(),
         (false, false) => "producer (sync)".to_owned(),
     };
+    if shared.options.ordered {
+        label.push_str(", ordered: one queue per sender");
+    }
+    if shared.options.delay_level > 0 {
+        label.push_str(&format!(", delay level {}", shared.options.delay_level));
+    }
     Ok(shared.latencies.report(
         &label,
         shared.sent.load(Ordering::Relaxed),

@@ -36,6 +36,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 keys: args.keys,
                 quantity: args.quantity,
                 duration: Duration::from_secs(args.duration),
+                ordered: args.ordered,
+                delay_level: args.delay_level,
             };
             let report = soyuz_bench::producer::run(options).await?;
             print(&report);

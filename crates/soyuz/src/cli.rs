@@ -128,6 +128,12 @@ pub struct BenchProducerArgs {
     /// Also run the echo baseline with the same senders and size, and print the ratio.
     #[arg(long)]
     pub with_echo: bool,
+    /// Ordered traffic: each sender keeps to one queue and sends one message at a time.
+    #[arg(long)]
+    pub ordered: bool,
+    /// Send every message with this delay level (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub delay_level: i32,
 }
 
 /// `soyuz bench consumer`.
