@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes soyuz-remoting's codecs and soyuz-store's crash recovery: each cargo-fuzz target
+# Fuzzes soyuz-remoting's codecs, soyuz-store's crash recovery and soyuz-filter's SQL92
+# parser: each cargo-fuzz target
 # for N seconds (default 60).
 #
 #   bash fuzz/run.sh [seconds] [target...]
@@ -15,7 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(frame_decode body_decode recovery)
+    targets=(frame_decode body_decode recovery sql92_parse)
 fi
 
 export RUSTC_BOOTSTRAP=1
