@@ -16,7 +16,9 @@ use soyuz_remoting::body::{
 };
 use soyuz_remoting::headers::consumer::ResetOffsetRequestHeader;
 use soyuz_remoting::headers::namesrv::GetRouteInfoRequestHeader;
-use soyuz_remoting::headers::producer::UnregisterClientRequestHeader;
+use soyuz_remoting::headers::producer::{
+    CheckTransactionStateRequestHeader, UnregisterClientRequestHeader,
+};
 use soyuz_remoting::{request_code, response_code, RemotingCommand};
 use soyuz_transport::{RemotingClient, Router};
 use tokio::sync::Notify;
@@ -24,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
-use crate::message::MessageQueue;
+use crate::message::{decode_messages, MessageQueue};
+use crate::producer::{check_answer_header, TransactionChecker};
 use crate::route::{adjust_default_route, subscribe_queues, TopicPublishInfo};
 
 /// Queues a new topic gets from the auto-create topic (`defaultTopicQueueNums`).
@@ -63,6 +66,7 @@ pub struct ClientInstance {
     broker_addrs: RwLock<HashMap<String, BTreeMap<i64, String>>>,
     producers: Mutex<BTreeSet<String>>,
     consumers: Mutex<HashMap<String, Arc<dyn ConsumerInner>>>,
+    checkers: Mutex<HashMap<String, Arc<dyn TransactionChecker>>>,
     users: Mutex<usize>,
     rebalance_now: Notify,
     heartbeat_lock: tokio::sync::Mutex<()>,
@@ -123,6 +127,7 @@ impl ClientInstance {
                 broker_addrs: RwLock::default(),
                 producers: Mutex::default(),
                 consumers: Mutex::default(),
+                checkers: Mutex::default(),
                 users: Mutex::new(1),
                 rebalance_now: Notify::new(),
                 heartbeat_lock: tokio::sync::Mutex::new(()),
@@ -177,6 +182,18 @@ impl ClientInstance {
 
     pub(crate) fn unregister_producer(&self, group: &str) {
         self.producers.lock().remove(group);
+    }
+
+    pub(crate) fn register_transaction_checker(
+        &self,
+        group: &str,
+        checker: Arc<dyn TransactionChecker>,
+    ) {
+        self.checkers.lock().insert(group.to_owned(), checker);
+    }
+
+    pub(crate) fn unregister_transaction_checker(&self, group: &str) {
+        self.checkers.lock().remove(group);
     }
 
     pub(crate) fn register_consumer(&self, consumer: Arc<dyn ConsumerInner>) -> Result<()> {
@@ -468,6 +485,60 @@ impl ClientInstance {
         self.consumers.lock().get(group).cloned()
     }
 
+    /// CHECK_TRANSACTION_STATE (oneway): asks the half message's group checker on a
+    /// blocking thread and answers with END_TRANSACTION on the same connection
+    /// (`ClientRemotingProcessor.checkTransactionState`).
+    fn check_transaction_state(
+        &self,
+        channel: soyuz_transport::Channel,
+        request: &RemotingCommand,
+    ) {
+        let header: CheckTransactionStateRequestHeader = match request.decode_header() {
+            Ok(header) => header,
+            Err(e) => {
+                tracing::warn!(error = %e, "bad CHECK_TRANSACTION_STATE header");
+                return;
+            }
+        };
+        let broker_name = header.bname.clone().unwrap_or_default();
+        let message = match decode_messages(&request.body, &broker_name) {
+            Ok(mut messages) if !messages.is_empty() => messages.swap_remove(0),
+            Ok(_) => {
+                tracing::warn!("CHECK_TRANSACTION_STATE without a message");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "bad CHECK_TRANSACTION_STATE body");
+                return;
+            }
+        };
+        let group = message
+            .property(soyuz_model::properties::keys::PRODUCER_GROUP)
+            .unwrap_or_default()
+            .to_owned();
+        let Some(checker) = self.checkers.lock().get(&group).cloned() else {
+            tracing::debug!(%group, "no transaction checker for the group");
+            return;
+        };
+        tokio::spawn(async move {
+            let outcome = tokio::task::spawn_blocking(move || {
+                let state = checker.check(&message);
+                (state, message)
+            })
+            .await;
+            let Ok((state, message)) = outcome else {
+                tracing::warn!(%group, "transaction checker panicked");
+                return;
+            };
+            let answer = check_answer_header(&header, &message, state);
+            let request =
+                RemotingCommand::request_with_header(request_code::END_TRANSACTION, &answer);
+            if let Err(e) = channel.invoke_oneway(request).await {
+                tracing::warn!(%group, error = %e, "cannot answer the transaction check");
+            }
+        });
+    }
+
     fn consumers_snapshot(&self) -> Vec<Arc<dyn ConsumerInner>> {
         self.consumers.lock().values().cloned().collect()
     }
@@ -476,8 +547,18 @@ impl ClientInstance {
 /// The requests brokers send this client.
 fn server_requests(instance: Weak<ClientInstance>) -> Router {
     let notify = instance.clone();
+    let check = instance.clone();
     let reset = instance;
     Router::new()
+        .route_sync(
+            request_code::CHECK_TRANSACTION_STATE,
+            move |channel, request| {
+                if let Some(instance) = check.upgrade() {
+                    instance.check_transaction_state(channel.clone(), request);
+                }
+                None
+            },
+        )
         .route_sync(
             request_code::NOTIFY_CONSUMER_IDS_CHANGED,
             move |channel, request| {

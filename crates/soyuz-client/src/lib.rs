@@ -9,6 +9,8 @@
 //!   offsets committed to the brokers (or a local file for broadcasting), retries; or,
 //!   with [`PushConsumer::new_orderly`] and an [`OrderlyListener`], each queue locked on
 //!   its broker and consumed strictly in order.
+//! * [`TransactionProducer`]: half messages, a local transaction, END_TRANSACTION, and a
+//!   [`TransactionChecker`] answering the broker's CHECK_TRANSACTION_STATE.
 //! * [`PullConsumer`]: pull the queues and offsets you choose.
 //!
 //! Producers and consumers with the same client id share one [`ClientInstance`]: the
@@ -39,6 +41,7 @@ pub use error::{ClientError, Result};
 pub use instance::ClientInstance;
 pub use message::{Message, MessageExt, MessageQueue};
 pub use producer::{
-    MessageQueueSelector, Producer, ProducerOptions, SelectMessageQueueByHash,
-    SelectMessageQueueByRandom, SendResult, SendStatus,
+    LocalTransactionState, MessageQueueSelector, Producer, ProducerOptions,
+    SelectMessageQueueByHash, SelectMessageQueueByRandom, SendResult, SendStatus,
+    TransactionChecker, TransactionProducer, TransactionSendResult,
 };

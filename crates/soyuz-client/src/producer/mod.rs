@@ -4,6 +4,7 @@
 mod batch;
 mod selector;
 mod send;
+mod transaction;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,10 @@ pub use selector::{
 };
 pub(crate) use send::{prepare, send_with_retries, Mode, SendSettings};
 pub use send::{SendResult, SendStatus, RETRY_RESPONSE_CODES};
+pub(crate) use transaction::check_answer_header;
+pub use transaction::{
+    LocalTransactionState, TransactionChecker, TransactionProducer, TransactionSendResult,
+};
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
