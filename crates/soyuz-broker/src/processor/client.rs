@@ -152,7 +152,7 @@ pub fn check_client_config(
     if subscription.is_tag_type() {
         return Ok(RemotingCommand::success(request));
     }
-    if !state.config.enable_property_filter {
+    if !subscription.is_sql92() {
         return Err(RemotingCommand::error(
             request,
             response_code::SYSTEM_ERROR,
@@ -162,14 +162,8 @@ pub fn check_client_config(
             ),
         ));
     }
-    Err(RemotingCommand::error(
-        request,
-        response_code::SUBSCRIPTION_PARSE_FAILED,
-        format!(
-            "Parse failed: SQL92 filtering is not supported by this broker yet: {}",
-            subscription.sub_string
-        ),
-    ))
+    super::filter::sql(state, request, &subscription.sub_string)?;
+    Ok(RemotingCommand::success(request))
 }
 
 /// A connection closed: it leaves every group, and consumer groups it left are told.

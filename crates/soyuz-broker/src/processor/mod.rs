@@ -14,6 +14,7 @@ use crate::state::BrokerState;
 
 pub mod client;
 pub mod end_transaction;
+pub mod filter;
 pub mod lock;
 pub mod offset;
 pub mod pull;

@@ -2,22 +2,19 @@
 //! and subscription checks, the read with the group's tag filter, the status mapping
 //! clients expect, and long polling when nothing new is there yet.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use soyuz_model::java_hash::java_string_hash;
-use soyuz_model::properties::{find_property_in_bytes, keys};
-use soyuz_model::record::{view_record, RecordRef};
 use soyuz_remoting::body::{perm, SubscriptionData};
 use soyuz_remoting::headers::consumer::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
 use soyuz_remoting::{response_code, RemotingCommand};
-use soyuz_store::{GetRequest, GetResult, GetStatus, TagFilter};
+use soyuz_store::{GetRequest, GetResult, GetStatus};
 use soyuz_transport::Channel;
 
+use super::filter::MessageFilter;
 use super::{header, store_error, task_failed, Reply};
 use crate::state::BrokerState;
 
@@ -29,7 +26,7 @@ pub async fn pull_message(
 ) -> Reply {
     let header: PullMessageRequestHeader = header(&request)?;
     let subscription = check_pull(&state, &channel, &request, &header)?;
-    let filter = TagMatcher::new(&subscription);
+    let filter = MessageFilter::compile(&state, &request, &subscription)?;
     if pull_sys_flag::has_commit_offset(header.sys_flag) && header.commit_offset >= 0 {
         state.offsets.commit(
             &header.consumer_group,
@@ -145,15 +142,14 @@ fn check_pull(
     let subscription = if pull_sys_flag::has_subscription(header.sys_flag)
         || pull_sys_flag::has_lite_pull(header.sys_flag)
     {
+        let expression = header.subscription.as_deref().unwrap_or("*");
+        let mut subscription = SubscriptionData::tag(&header.topic, expression, header.sub_version);
         let expression_type = header.expression_type.as_deref().unwrap_or("TAG");
         if !expression_type.eq_ignore_ascii_case("TAG") {
-            return Err(unsupported_sql(request));
+            subscription.expression_type = expression_type.to_owned();
+            subscription.sub_string = expression.to_owned();
         }
-        SubscriptionData::tag(
-            &header.topic,
-            header.subscription.as_deref().unwrap_or("*"),
-            header.sub_version,
-        )
+        subscription
     } else {
         let Some(info) = state.consumers.group(&header.consumer_group) else {
             return Err(error(
@@ -191,65 +187,16 @@ fn check_pull(
                 ),
             ));
         }
-        if subscription.is_sql92() {
-            return Err(unsupported_sql(request));
-        }
         subscription.clone()
     };
     Ok(subscription)
-}
-
-fn unsupported_sql(request: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::error(
-        request,
-        response_code::SYSTEM_ERROR,
-        "The broker does not support consumer to filter message by SQL92",
-    )
-}
-
-/// The group's tag filter: by hash code in the ConsumeQueue, then by exact tag. The
-/// codes are derived here from the trimmed tags of the expression, not taken from the
-/// client: some clients hash untrimmed tags (`TagA || TagB` as " TagB").
-struct TagMatcher {
-    tags: Option<HashSet<String>>,
-}
-
-impl TagMatcher {
-    fn new(subscription: &SubscriptionData) -> Self {
-        if subscription.is_all() {
-            return Self { tags: None };
-        }
-        Self {
-            tags: Some(subscription.trimmed_tags().into_iter().collect()),
-        }
-    }
-
-    fn store_filter(&self) -> TagFilter {
-        match &self.tags {
-            None => TagFilter::All,
-            Some(tags) => TagFilter::Codes(
-                tags.iter()
-                    .map(|tag| i64::from(java_string_hash(tag)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// Whether a record returned by the hash filter really carries one of the tags.
-    fn matches(&self, record: &[u8]) -> bool {
-        let Some(tags) = &self.tags else { return true };
-        let Ok(RecordRef::Message(view)) = view_record(record, false) else {
-            return false;
-        };
-        find_property_in_bytes(view.properties, keys::TAGS).is_some_and(|tag| tags.contains(tag))
-    }
 }
 
 async fn read(
     state: &Arc<BrokerState>,
     request: &RemotingCommand,
     header: &PullMessageRequestHeader,
-    filter: &TagMatcher,
+    filter: &MessageFilter,
 ) -> Result<GetResult, RemotingCommand> {
     let max_count = usize::try_from(header.max_msg_nums).unwrap_or(0).clamp(
         1,
@@ -274,7 +221,7 @@ async fn read(
         .await
         .map_err(|e| task_failed(request, &e))?
         .map_err(|e| store_error(request, &e))?;
-    if filter.tags.is_some() && result.status == GetStatus::Found {
+    if !filter.is_all() && result.status == GetStatus::Found {
         let (messages, offsets): (Vec<Bytes>, Vec<i64>) = result
             .messages
             .drain(..)
