@@ -48,6 +48,12 @@ pub struct Cluster {
 impl Cluster {
     /// Starts both and waits until the broker's registration is visible.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`Cluster::start`], with `tweak` applied to the broker's configuration
+    /// before the broker opens.
+    pub async fn start_with(tweak: impl FnOnce(&mut soyuz_broker::BrokerConfig)) -> Self {
         let mut stops = Vec::new();
 
         let namesrv = Namesrv::in_memory(NamesrvConfig::default(), Arc::new(SystemClock));
@@ -71,6 +77,7 @@ impl Cluster {
             ..Default::default()
         };
         config.store.store_path_root_dir = store.path().to_path_buf();
+        tweak(&mut config);
         let broker = soyuz_broker::Broker::open(config).expect("broker opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let broker_addr = listener.local_addr().expect("addr").to_string();
