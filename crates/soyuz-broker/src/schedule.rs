@@ -233,23 +233,7 @@ mod delivery_tests {
     use soyuz_store::MemoryStore;
 
     fn record(topic: &str, queue_id: i32, body: &str) -> MessageRecord {
-        let host = "127.0.0.1:10911".parse().expect("addr");
-        MessageRecord {
-            topic: topic.into(),
-            queue_id,
-            flag: 0,
-            queue_offset: 0,
-            physical_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: host,
-            store_timestamp: 0,
-            store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: bytes::Bytes::from(body.to_owned()),
-            properties: "KEYS\u{1}k\u{2}DELAY\u{1}3\u{2}".to_owned(),
-        }
+        soyuz_testkit::record(topic, queue_id, body, "KEYS\u{1}k\u{2}DELAY\u{1}3\u{2}")
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! The file store end to end: put, dispatch, get, restart.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
 use soyuz_model::record::{decode_record, DecodedRecord, MessageRecord};
 use soyuz_store::{
     DefaultMessageStore, GetRequest, GetStatus, MessageStore, MessageStoreConfig, TagFilter,
@@ -20,23 +18,12 @@ fn config(dir: &std::path::Path) -> MessageStoreConfig {
 }
 
 fn message(topic: &str, queue_id: i32, body: &str) -> MessageRecord {
-    let host: SocketAddr = "127.0.0.1:10911".parse().expect("addr");
-    MessageRecord {
-        topic: topic.into(),
+    soyuz_testkit::record(
+        topic,
         queue_id,
-        flag: 0,
-        queue_offset: 0,
-        physical_offset: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: host,
-        store_timestamp: 0,
-        store_host: host,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: Bytes::from(body.to_owned()),
-        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k-{body}\u{2}"),
-    }
+        body,
+        &format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k-{body}\u{2}"),
+    )
 }
 
 fn read_all(store: &DefaultMessageStore, topic: &str, queue_id: i32) -> Vec<String> {

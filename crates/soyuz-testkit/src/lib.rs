@@ -4,6 +4,30 @@
 use std::future::Future;
 use std::time::Duration;
 
+use soyuz_model::record::MessageRecord;
+
+/// A message for `queue_id` of `topic` with `body` and encoded `properties`, born and
+/// stored at 127.0.0.1:10911; offsets and times are left for the store to assign.
+pub fn record(topic: &str, queue_id: i32, body: &str, properties: &str) -> MessageRecord {
+    let host = std::net::SocketAddr::from(([127, 0, 0, 1], 10911));
+    MessageRecord {
+        topic: topic.into(),
+        queue_id,
+        flag: 0,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: host,
+        store_timestamp: 0,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: bytes::Bytes::from(body.to_owned()),
+        properties: properties.to_owned(),
+    }
+}
+
 /// Polls `probe` every 20 ms until it yields a value; fails the test after `deadline`,
 /// naming `what` it waited for.
 pub async fn eventually_within<T, F, Fut>(deadline: Duration, what: &str, mut probe: F) -> T

@@ -50,6 +50,24 @@ pub fn store_error(request: &RemotingCommand, error: &StoreError) -> RemotingCom
     RemotingCommand::error(request, code, error.to_string())
 }
 
+/// NO_PERMISSION when the broker does not take writes (`brokerPermission` without W).
+pub fn check_writeable(
+    state: &BrokerState,
+    request: &RemotingCommand,
+) -> Result<(), RemotingCommand> {
+    if soyuz_remoting::body::perm::is_writeable(state.config.broker_permission) {
+        return Ok(());
+    }
+    Err(RemotingCommand::error(
+        request,
+        response_code::NO_PERMISSION,
+        format!(
+            "the broker[{}] sending message is forbidden",
+            state.addr().ip()
+        ),
+    ))
+}
+
 /// The answer when a blocking task died (it panicked): SYSTEM_ERROR.
 pub fn task_failed(request: &RemotingCommand, error: &tokio::task::JoinError) -> RemotingCommand {
     tracing::error!(code = request.code, %error, "store task failed");

@@ -104,15 +104,7 @@ fn check_message(
     header: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, RemotingCommand> {
     let error = |code, remark: String| RemotingCommand::error(request, code, remark);
-    if !perm::is_writeable(state.config.broker_permission) {
-        return Err(error(
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                state.addr().ip()
-            ),
-        ));
-    }
+    super::check_writeable(state, request)?;
     if let Err(e) = names::validate_topic(&header.topic) {
         return Err(error(response_code::INVALID_PARAMETER, e.to_string()));
     }

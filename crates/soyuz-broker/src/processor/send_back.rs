@@ -35,15 +35,7 @@ pub async fn consumer_send_msg_back(
             format!("subscription group not exist, {}", header.group),
         ));
     };
-    if !perm::is_writeable(state.config.broker_permission) {
-        return Err(error(
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                state.addr().ip()
-            ),
-        ));
-    }
+    super::check_writeable(&state, &request)?;
     if group.retry_queue_nums <= 0 {
         // Java: a group without retry queues simply drops failed messages.
         return Ok(RemotingCommand::success(&request));
