@@ -40,16 +40,34 @@ pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 /// How often due messages are looked for.
 const TICK: Duration = Duration::from_millis(50);
 
+/// A message's timer properties, as sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimerRequest<'a> {
+    /// `TIMER_DELIVER_MS`.
+    pub deliver_ms: Option<&'a str>,
+    /// `TIMER_DELAY_SEC`.
+    pub delay_sec: Option<&'a str>,
+    /// `TIMER_DELAY_MS`.
+    pub delay_ms: Option<&'a str>,
+}
+
+impl TimerRequest<'_> {
+    /// Whether the message asks for a timer at all.
+    pub fn is_timer(&self) -> bool {
+        self.deliver_ms.is_some() || self.delay_sec.is_some() || self.delay_ms.is_some()
+    }
+}
+
 /// When a message asks to be delivered: `Ok(None)` when it is not a timer message or
 /// is due already, `Err` when the time is malformed or too far ahead.
 pub fn due_time(
-    properties: &str,
+    request: TimerRequest<'_>,
     now: i64,
     precision_ms: i64,
     max_delay_ms: i64,
 ) -> Result<Option<i64>, String> {
-    let parse = |key: &str| -> Result<Option<i64>, String> {
-        find_property(properties, key)
+    let parse = |key: &str, value: Option<&str>| -> Result<Option<i64>, String> {
+        value
             .map(|v| {
                 v.trim()
                     .parse::<i64>()
@@ -57,11 +75,11 @@ pub fn due_time(
             })
             .transpose()
     };
-    let due = if let Some(at) = parse(TIMER_DELIVER_MS)? {
+    let due = if let Some(at) = parse(TIMER_DELIVER_MS, request.deliver_ms)? {
         at
-    } else if let Some(seconds) = parse(TIMER_DELAY_SEC)? {
+    } else if let Some(seconds) = parse(TIMER_DELAY_SEC, request.delay_sec)? {
         now.saturating_add(seconds.saturating_mul(1000))
-    } else if let Some(millis) = parse(TIMER_DELAY_MS)? {
+    } else if let Some(millis) = parse(TIMER_DELAY_MS, request.delay_ms)? {
         now.saturating_add(millis)
     } else {
         return Ok(None);
@@ -228,6 +246,24 @@ impl TimerService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn due_time(
+        properties: &str,
+        now: i64,
+        precision_ms: i64,
+        max_delay_ms: i64,
+    ) -> Result<Option<i64>, String> {
+        let [deliver_ms, delay_sec, delay_ms] = soyuz_model::properties::find_properties(
+            properties,
+            [TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS],
+        );
+        let request = TimerRequest {
+            deliver_ms,
+            delay_sec,
+            delay_ms,
+        };
+        super::due_time(request, now, precision_ms, max_delay_ms)
+    }
 
     #[test]
     fn due_times_follow_the_three_properties_and_the_limits() {

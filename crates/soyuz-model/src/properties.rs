@@ -80,7 +80,17 @@ pub fn decode_properties(encoded: &str) -> BTreeMap<String, String> {
 /// (the hot paths need one or two keys per message). Same leniency and "later duplicate
 /// wins" rule as [`decode_properties`].
 pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
-    let mut found = None;
+    let [found] = find_properties(encoded, [name]);
+    found
+}
+
+/// Several properties' values in one pass over the encoded string, in the order of
+/// `names`; each as [`find_property`] would find it.
+pub fn find_properties<'a, const N: usize>(
+    encoded: &'a str,
+    names: [&str; N],
+) -> [Option<&'a str>; N] {
+    let mut found = [None; N];
     // Byte-wise: both separators are ASCII, so splitting bytes never cuts a character.
     let mut start = 0;
     let bytes = encoded.as_bytes();
@@ -90,12 +100,13 @@ pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
             .position(|&b| b == PROPERTY_SEPARATOR as u8)
             .map_or(bytes.len(), |i| start + i);
         let segment = &encoded[start..end];
-        if segment.len() > name.len()
-            && segment.as_bytes()[name.len()] == NAME_VALUE_SEPARATOR as u8
-            && segment.starts_with(name)
-            && segment.chars().count() >= 3
-        {
-            found = Some(&segment[name.len() + 1..]);
+        if let Some(split) = segment.bytes().position(|b| b == NAME_VALUE_SEPARATOR as u8) {
+            let key = &segment[..split];
+            for (slot, name) in found.iter_mut().zip(names) {
+                if key == name && segment.chars().count() >= 3 {
+                    *slot = Some(&segment[split + 1..]);
+                }
+            }
         }
         start = end + 1;
     }
@@ -155,6 +166,9 @@ mod tests {
             }
             let map = decode_properties(&encoded);
             prop_assert_eq!(find_property(&encoded, &probe), map.get(&probe).map(String::as_str));
+            let [first, second] = find_properties(&encoded, [probe.as_str(), "B"]);
+            prop_assert_eq!(first, map.get(&probe).map(String::as_str));
+            prop_assert_eq!(second, map.get("B").map(String::as_str));
         }
 
         #[test]

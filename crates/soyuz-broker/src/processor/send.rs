@@ -10,8 +10,8 @@ use bytes::Bytes;
 use soyuz_model::msg_id::encode_offset_msg_id;
 use soyuz_model::names::{self, RETRY_GROUP_TOPIC_PREFIX};
 use soyuz_model::properties::{
-    decode_properties, encode_properties, find_property, keys, NAME_VALUE_SEPARATOR,
-    PROPERTY_SEPARATOR,
+    decode_properties, encode_properties, find_properties, find_property, keys,
+    NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
 };
 use soyuz_model::record::{decode_batch, MessageRecord};
 use soyuz_model::uniq_id::UniqIdGenerator;
@@ -23,6 +23,7 @@ use soyuz_transport::Channel;
 
 use super::{store_error, Reply};
 use crate::state::BrokerState;
+use crate::timer;
 
 /// Topics no client may send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
 const NOT_ALLOWED_SEND_TOPICS: &[&str] = &[
@@ -74,9 +75,7 @@ pub async fn send_message(
         .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
         .flatten();
     let mut records = records;
-    park_half(&mut records);
-    park_timers(&state, &request, &mut records)?;
-    park_delayed(&state, &mut records);
+    park(&state, &request, &mut records)?;
     let put = state
         .appender
         .put(records)
@@ -358,64 +357,82 @@ fn complete_properties(
     Ok(encode_properties(&properties))
 }
 
-/// Prepared transactional messages wait in the half topic until END_TRANSACTION
-/// (`TRAN_MSG=true`, except a client-side retry of one, as Java decides).
-fn park_half(records: &mut [MessageRecord]) {
-    for record in records {
-        let prepared = find_property(&record.properties, keys::TRANSACTION_PREPARED)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let delayed_retry = record.reconsume_times > 0
-            && find_property(&record.properties, keys::DELAY_TIME_LEVEL)
-                .and_then(|l| l.parse::<i32>().ok())
-                .is_some_and(|l| l > 0);
-        if prepared && !delayed_retry {
-            crate::transaction::to_half(record);
-        }
-    }
+/// Where a message waits before consumers may see it.
+enum Parking {
+    /// Nowhere: it is stored on its topic.
+    Visible,
+    /// A prepared transactional message: the half topic, until END_TRANSACTION.
+    Half,
+    /// A delay level: the schedule topic.
+    Delay(i32),
+    /// A 5.x timer: the timer topic, until this time (epoch ms).
+    Timer(i64),
 }
 
-/// 5.x timer messages wait in the timer topic until due; a due time in the past is
-/// delivered at once, one too far ahead is MESSAGE_ILLEGAL.
-fn park_timers(
+/// Decides, from one pass over the properties, where `record` waits. Java's order: a
+/// prepared message is a half message (unless it is a client-side retry with a delay);
+/// then a delay level; then a timer. Half messages are never delayed (Java's producer
+/// drops the level).
+fn parking(state: &BrokerState, record: &MessageRecord) -> Result<Parking, String> {
+    let [prepared, delay, deliver_ms, delay_sec, delay_ms] = find_properties(
+        &record.properties,
+        [
+            keys::TRANSACTION_PREPARED,
+            keys::DELAY_TIME_LEVEL,
+            timer::TIMER_DELIVER_MS,
+            timer::TIMER_DELAY_SEC,
+            timer::TIMER_DELAY_MS,
+        ],
+    );
+    let level = delay
+        .and_then(|l| l.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    let prepared = prepared.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if prepared && !(record.reconsume_times > 0 && level > 0) {
+        return Ok(Parking::Half);
+    }
+    if level > 0 {
+        return Ok(Parking::Delay(level));
+    }
+    if delay.is_some() {
+        return Ok(Parking::Visible);
+    }
+    let request = timer::TimerRequest {
+        deliver_ms,
+        delay_sec,
+        delay_ms,
+    };
+    if !request.is_timer() {
+        return Ok(Parking::Visible);
+    }
+    let due = timer::due_time(
+        request,
+        state.clock.now_millis(),
+        state.config.timer_precision_ms,
+        state.config.timer_max_delay_sec.saturating_mul(1000),
+    )?;
+    Ok(due.map_or(Parking::Visible, Parking::Timer))
+}
+
+/// Moves each record that must wait to where it waits; a timer too far ahead is
+/// MESSAGE_ILLEGAL.
+fn park(
     state: &BrokerState,
     request: &RemotingCommand,
     records: &mut [MessageRecord],
 ) -> Result<(), RemotingCommand> {
-    let now = state.clock.now_millis();
     for record in records {
-        if record.topic == crate::transaction::HALF_TOPIC
-            || find_property(&record.properties, keys::DELAY_TIME_LEVEL).is_some()
-        {
-            continue;
-        }
-        let due = crate::timer::due_time(
-            &record.properties,
-            now,
-            state.config.timer_precision_ms,
-            state.config.timer_max_delay_sec.saturating_mul(1000),
-        )
-        .map_err(|reason| {
+        let parking = parking(state, record).map_err(|reason| {
             RemotingCommand::error(request, response_code::MESSAGE_ILLEGAL, reason)
         })?;
-        if let Some(due) = due {
-            crate::timer::park(record, due);
+        match parking {
+            Parking::Visible => {}
+            Parking::Half => crate::transaction::to_half(record),
+            Parking::Delay(level) => state.schedule.park(record, level),
+            Parking::Timer(due) => timer::park(record, due),
         }
     }
     Ok(())
-}
-
-/// Messages with a delay level wait in the schedule topic until they are due
-/// (`CommitLog.putMessage`'s delay branch).
-pub fn park_delayed(state: &BrokerState, records: &mut [MessageRecord]) {
-    for record in records {
-        let level = find_property(&record.properties, keys::DELAY_TIME_LEVEL)
-            .and_then(|level| level.trim().parse::<i32>().ok())
-            .unwrap_or(0);
-        // Half messages are never delayed (Java's producer drops the level).
-        if level > 0 && record.topic != crate::transaction::HALF_TOPIC {
-            state.schedule.park(record, level);
-        }
-    }
 }
 
 fn push_property(properties: &mut String, name: &str, value: &str) {

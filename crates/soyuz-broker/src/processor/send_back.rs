@@ -14,7 +14,6 @@ use soyuz_remoting::headers::consumer::ConsumerSendMsgBackRequestHeader;
 use soyuz_remoting::{response_code, RemotingCommand};
 use soyuz_transport::Channel;
 
-use super::send::park_delayed;
 use super::{header, store_error, task_failed, Reply};
 use crate::state::BrokerState;
 
@@ -101,21 +100,20 @@ pub async fn consumer_send_msg_back(
             (message.physical_offset.unsigned_abs() % config.write_queue_nums.max(1) as u64) as i32;
         (retry, queue, level)
     };
-    if delay_level > 0 {
-        properties.insert(keys::DELAY_TIME_LEVEL.to_owned(), delay_level.to_string());
-    } else {
-        properties.remove(keys::DELAY_TIME_LEVEL);
-    }
+    properties.remove(keys::DELAY_TIME_LEVEL);
     message.topic = topic;
     message.queue_id = queue_id;
     message.reconsume_times += 1;
     message.store_host = state.addr();
     message.properties = encode_properties(&properties);
-    let mut records = vec![message];
-    park_delayed(&state, &mut records);
+    // A retry waits out its delay in the schedule topic; a dead letter does not wait.
+    // (Never a half message, even if the original was transactional.)
+    if delay_level > 0 {
+        state.schedule.park(&mut message, delay_level);
+    }
     state
         .appender
-        .put(records)
+        .put(vec![message])
         .await
         .map_err(|e| store_error(&request, &e))?;
     Ok(RemotingCommand::success(&request))
