@@ -1,26 +1,14 @@
 //! Replays the `sql92_parse` fuzz seeds (`fuzz/seeds/sql92_parse/*.hex`) through what the
 //! cargo-fuzz target does, so every seed is a regression test in `cargo test`.
 
-use std::path::Path;
-
 use soyuz_filter::Expression;
 
 #[test]
 fn sql92_parse_seeds() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/sql92_parse");
     let mut parsed = 0;
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("seed directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_none_or(|e| e != "hex") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).expect("readable seed");
-        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let data: Vec<u8> = digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).expect("ascii"), 16).expect("hex"))
-            .collect();
+    for seed in soyuz_testkit::fuzz_seeds("sql92_parse") {
+        let data = seed.data;
         seen += 1;
         if let Ok(expr) = Expression::parse(&String::from_utf8_lossy(&data)) {
             parsed += 1;
@@ -41,7 +29,7 @@ fn sql92_parse_seeds() {
             });
         }
     }
-    assert!(seen >= 5, "{}: only {seen} seeds", dir.display());
+    assert!(seen >= 5, "only {seen} sql92_parse seeds");
     assert!(
         parsed >= 4,
         "most seeds should be valid filters, {parsed} parsed"

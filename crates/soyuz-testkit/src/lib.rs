@@ -6,6 +6,55 @@ use std::time::Duration;
 
 use soyuz_model::record::MessageRecord;
 
+/// A fuzz seed: its file and its bytes.
+pub struct Seed {
+    /// The `.hex` file.
+    pub path: std::path::PathBuf,
+    /// The decoded bytes.
+    pub data: Vec<u8>,
+}
+
+/// The seeds of cargo-fuzz target `target` (`fuzz/seeds/<target>/*.hex`, hex digits with
+/// any whitespace), sorted by file name. Fails the test on an unreadable or malformed
+/// seed, so a seed that stopped being one is noticed.
+pub fn fuzz_seeds(target: &str) -> Vec<Seed> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/seeds")
+        .join(target);
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "hex"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let data = decode_hex(&path, &text);
+            Seed { path, data }
+        })
+        .collect()
+}
+
+fn decode_hex(path: &std::path::Path, text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    assert!(
+        digits.len().is_multiple_of(2),
+        "{}: odd number of hex digits",
+        path.display()
+    );
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
+            u8::from_str_radix(pair, 16)
+                .unwrap_or_else(|_| panic!("{}: {pair:?} is not hex", path.display()))
+        })
+        .collect()
+}
+
 /// A message for `queue_id` of `topic` with `body` and encoded `properties`, born and
 /// stored at 127.0.0.1:10911; offsets and times are left for the store to assign.
 pub fn record(topic: &str, queue_id: i32, body: &str, properties: &str) -> MessageRecord {
