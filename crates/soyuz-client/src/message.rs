@@ -286,6 +286,34 @@ pub(crate) fn deflate(body: &[u8]) -> Bytes {
 }
 
 #[cfg(test)]
+impl MessageExt {
+    /// A message of topic `T`, queue 0 of broker `b`, at `queue_offset`, with a 10-byte
+    /// body and no properties (unit tests).
+    pub(crate) fn sample(queue_offset: i64) -> Self {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        MessageExt {
+            topic: "T".into(),
+            flag: 0,
+            body: Bytes::from(vec![0u8; 10]),
+            properties: BTreeMap::new(),
+            broker_name: "b".into(),
+            queue_id: 0,
+            queue_offset,
+            commit_log_offset: 0,
+            store_size: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: addr,
+            store_timestamp: 0,
+            store_host: addr,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body_crc: 0,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use soyuz_model::properties::encode_properties;

@@ -134,33 +134,13 @@ pub(crate) fn process_pull_result(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn message(offset: i64, tag: Option<&str>) -> MessageExt {
-        let addr = "127.0.0.1:1".parse().expect("addr");
-        let mut properties = std::collections::BTreeMap::new();
+        let mut message = MessageExt::sample(offset);
         if let Some(tag) = tag {
-            properties.insert("TAGS".to_owned(), tag.to_owned());
+            message.properties.insert("TAGS".to_owned(), tag.to_owned());
         }
-        MessageExt {
-            topic: "T".into(),
-            flag: 0,
-            body: Bytes::from_static(b"x"),
-            properties,
-            broker_name: String::new(),
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: 0,
-            store_size: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: addr,
-            store_timestamp: 0,
-            store_host: addr,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body_crc: 0,
-        }
+        message
     }
 
     #[test]

@@ -181,29 +181,9 @@ impl ProcessQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn message(offset: i64) -> MessageExt {
-        let addr = "127.0.0.1:1".parse().expect("addr");
-        MessageExt {
-            topic: "T".into(),
-            flag: 0,
-            body: Bytes::from(vec![0u8; 10]),
-            properties: Default::default(),
-            broker_name: "b".into(),
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: 0,
-            store_size: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: addr,
-            store_timestamp: 0,
-            store_host: addr,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body_crc: 0,
-        }
+        MessageExt::sample(offset)
     }
 
     #[test]

@@ -148,15 +148,26 @@ impl Producer {
         self.check_running()?;
         let prepared = prepare(&mut message, &self.inner.settings)?;
         let times = 1 + self.inner.options.retry_times_when_send_failed;
+        self.send_prepared(&prepared, Mode::Sync, times)
+            .await?
+            .ok_or(ClientError::NotRunning)
+    }
+
+    /// Sends a prepared request in `mode`, making up to `times` attempts.
+    async fn send_prepared(
+        &self,
+        prepared: &send::Prepared,
+        mode: Mode,
+        times: u32,
+    ) -> Result<Option<SendResult>> {
         send_with_retries(
             &self.inner.instance,
             &self.inner.settings,
-            &prepared,
-            Mode::Sync,
+            prepared,
+            mode,
             times,
         )
-        .await?
-        .ok_or(ClientError::NotRunning)
+        .await
     }
 
     /// Sends without making the caller wait: returns at once and calls `callback` with
@@ -171,15 +182,10 @@ impl Producer {
                 producer.check_running()?;
                 let prepared = prepare(&mut message, &producer.inner.settings)?;
                 let times = 1 + producer.inner.options.retry_times_when_send_async_failed;
-                send_with_retries(
-                    &producer.inner.instance,
-                    &producer.inner.settings,
-                    &prepared,
-                    Mode::Sync,
-                    times,
-                )
-                .await?
-                .ok_or(ClientError::NotRunning)
+                producer
+                    .send_prepared(&prepared, Mode::Sync, times)
+                    .await?
+                    .ok_or(ClientError::NotRunning)
             }
             .await;
             callback(outcome);
@@ -190,15 +196,9 @@ impl Producer {
     pub async fn send_oneway(&self, mut message: Message) -> Result<()> {
         self.check_running()?;
         let prepared = prepare(&mut message, &self.inner.settings)?;
-        send_with_retries(
-            &self.inner.instance,
-            &self.inner.settings,
-            &prepared,
-            Mode::Oneway,
-            1,
-        )
-        .await
-        .map(|_| ())
+        self.send_prepared(&prepared, Mode::Oneway, 1)
+            .await
+            .map(|_| ())
     }
 
     /// Sends several messages of one topic in one request (SEND_BATCH_MESSAGE); they land
@@ -207,15 +207,9 @@ impl Producer {
         self.check_running()?;
         let prepared = send::prepare_batch(&mut messages, &self.inner.settings)?;
         let times = 1 + self.inner.options.retry_times_when_send_failed;
-        send_with_retries(
-            &self.inner.instance,
-            &self.inner.settings,
-            &prepared,
-            Mode::Sync,
-            times,
-        )
-        .await?
-        .ok_or(ClientError::NotRunning)
+        self.send_prepared(&prepared, Mode::Sync, times)
+            .await?
+            .ok_or(ClientError::NotRunning)
     }
 
     /// Sends to one given queue; one attempt.
