@@ -5,22 +5,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::result::SendStatus;
 
-use common::clients::{self, PushOptions};
+use common::clients;
 use common::standalone::Standalone;
 
 const TOPIC: &str = "DelayTopic";
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
 
 #[test]
 fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
@@ -31,42 +24,9 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
         let producer = clients::producer(&rt, &namesrv, "delay_producer").await;
         clients::prime_topic(&rt, &namesrv, &producer, TOPIC).await;
         // The push listener stamps each delivery with its arrival time.
-        let (mut consumer, inbox) = clients::push_consumer(
-            &rt,
-            &namesrv,
-            "delay_consumer",
-            TOPIC,
-            "*",
-            PushOptions::clustering("delay-consumer"),
-        )
-        .await;
-        // The consumer holds its queues once the priming message (sent before it
-        // started; it reads from the first offset) arrives: only then do arrival times
-        // measure the broker, not the client's first rebalance.
-        assert!(
-            clients::wait_until(Duration::from_secs(30), || {
-                inbox.has_all([&clients::PRIME_BODY.to_vec()])
-            })
-            .await,
-            "the priming message never reached the consumer"
-        );
-        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Vec<u8>, i64)>::new()));
-        let watcher = {
-            let inbox = inbox.clone();
-            let arrivals = arrivals.clone();
-            tokio::spawn(async move {
-                loop {
-                    {
-                        let got = inbox.snapshot();
-                        let mut arrivals = arrivals.lock().expect("arrivals");
-                        for g in got.iter().skip(arrivals.len()) {
-                            arrivals.push((g.body.clone(), now_ms()));
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            })
-        };
+        let (mut consumer, inbox) =
+            clients::primed_push_consumer(&rt, &namesrv, "delay_consumer", TOPIC, "delay-consumer")
+                .await;
 
         let mut sent = Vec::new();
         for (level, delay_ms) in [(3, 10_000i64), (1, 1_000)] {
@@ -78,13 +38,13 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
                 .delay_level(level)
                 .body(body.clone())
                 .build_unchecked();
-            let before = now_ms();
+            let before = clients::now_ms();
             let result = producer
                 .send(message)
                 .await
                 .expect("send")
                 .expect("send result");
-            let after = now_ms();
+            let after = clients::now_ms();
             assert_eq!(result.send_status, SendStatus::SendOk, "{result:?}");
             sent.push((body, level, delay_ms, before, after));
         }
@@ -94,17 +54,15 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
         })
         .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        watcher.abort();
         assert!(
             all,
             "not all delayed messages within {:?}",
             started.elapsed()
         );
         let got = inbox.snapshot();
-        let arrivals = arrivals.lock().expect("arrivals").clone();
         for (body, _, _, before, after) in &sent {
-            let at = arrivals.iter().find(|(b, _)| b == body).map(|a| a.1);
             let g = got.iter().find(|g| &g.body == body);
+            let at = g.map(|g| g.received_ms);
             println!(
                 "delay: {} sent {before}..{after}, arrived {:?} ms after the send returned; {:?}",
                 String::from_utf8_lossy(body),
@@ -114,7 +72,7 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
         }
         for (body, level, delay_ms, before, after) in &sent {
             let g = got.iter().find(|g| &g.body == body).expect("delivered");
-            let (_, at) = arrivals.iter().find(|(b, _)| b == body).expect("stamped");
+            let at = &g.received_ms;
             // The broker's store time of the original send (property or a bound).
             let stored = *before..=*after;
             println!(

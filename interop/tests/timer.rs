@@ -5,23 +5,15 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::result::SendStatus;
 
-use common::clients::{self, PushOptions};
+use common::clients;
 use common::standalone::Standalone;
 
 const TOPIC: &str = "TimerTopic";
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
 
 #[test]
 fn timer_messages_arrive_on_time_and_survive_a_broker_restart() {
@@ -31,42 +23,9 @@ fn timer_messages_arrive_on_time_and_survive_a_broker_restart() {
     let soyuz = clients::with_clients(|rt| async move {
         let producer = clients::producer(&rt, &namesrv, "timer_producer").await;
         clients::prime_topic(&rt, &namesrv, &producer, TOPIC).await;
-        let (mut consumer, inbox) = clients::push_consumer(
-            &rt,
-            &namesrv,
-            "timer_consumer",
-            TOPIC,
-            "*",
-            PushOptions::clustering("timer-consumer"),
-        )
-        .await;
-        // The consumer holds its queues once the priming message (sent before it
-        // started; it reads from the first offset) arrives: only then do arrival times
-        // measure the broker, not the client's first rebalance.
-        assert!(
-            clients::wait_until(Duration::from_secs(30), || {
-                inbox.has_all([&clients::PRIME_BODY.to_vec()])
-            })
-            .await,
-            "the priming message never reached the consumer"
-        );
-        let arrivals = Arc::new(Mutex::new(Vec::<(Vec<u8>, i64)>::new()));
-        let watcher = {
-            let inbox = inbox.clone();
-            let arrivals = arrivals.clone();
-            tokio::spawn(async move {
-                loop {
-                    {
-                        let got = inbox.snapshot();
-                        let mut arrivals = arrivals.lock().expect("arrivals");
-                        for g in got.iter().skip(arrivals.len()) {
-                            arrivals.push((g.body.clone(), now_ms()));
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            })
-        };
+        let (mut consumer, inbox) =
+            clients::primed_push_consumer(&rt, &namesrv, "timer_consumer", TOPIC, "timer-consumer")
+                .await;
 
         // (body, due time in ms since the epoch)
         let mut sent: Vec<(Vec<u8>, i64)> = Vec::new();
@@ -81,7 +40,7 @@ fn timer_messages_arrive_on_time_and_survive_a_broker_restart() {
                 .tags("Timed")
                 .key(format!("timer-{name}").as_str())
                 .body(body.clone());
-            let now = now_ms();
+            let now = clients::now_ms();
             let (builder, due) = match name {
                 "deliver-ms" => (
                     builder.deliver_time_ms((now + ahead_ms) as u64),
@@ -102,10 +61,11 @@ fn timer_messages_arrive_on_time_and_survive_a_broker_restart() {
             sent.push((body, due));
         }
         let check = |body: &[u8], due: i64| {
-            let arrivals = arrivals.lock().expect("arrivals");
-            let (_, at) = arrivals
+            let got = inbox.snapshot();
+            let at = got
                 .iter()
-                .find(|(b, _)| b == body)
+                .find(|g| g.body == body)
+                .map(|g| g.received_ms)
                 .unwrap_or_else(|| panic!("{} not delivered", String::from_utf8_lossy(body)));
             println!(
                 "timer: {} delivered {} ms after due",
@@ -138,7 +98,6 @@ fn timer_messages_arrive_on_time_and_survive_a_broker_restart() {
         let long =
             clients::wait_until(Duration::from_secs(75), || inbox.has_all([&sent[2].0])).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
-        watcher.abort();
         if !long {
             // Is it in the topic at all? A fresh group reads the topic from the start.
             let reader =

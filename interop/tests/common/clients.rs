@@ -168,6 +168,8 @@ pub struct Got {
     pub queue_id: i32,
     pub queue_offset: i64,
     pub msg_id: String,
+    /// When the listener received it (ms since the epoch).
+    pub received_ms: i64,
 }
 
 impl Got {
@@ -185,6 +187,7 @@ impl Got {
             queue_id: message.queue_id(),
             queue_offset: message.queue_offset(),
             msg_id: message.msg_id().to_string(),
+            received_ms: now_ms(),
         }
     }
 
@@ -439,6 +442,42 @@ pub async fn push_consumer(
         },
     );
     consumer.start().await.expect("push consumer start");
+    (consumer, inbox)
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A clustering push consumer of `topic` (`*`) that already holds its queues: it has
+/// received the priming message (see [`prime_topic`]), so what it receives next is
+/// timed by the broker, not by the client's first rebalance.
+pub async fn primed_push_consumer(
+    rt: &Arc<ClientRuntime>,
+    namesrv: &str,
+    group: &str,
+    topic: &str,
+    instance: &str,
+) -> (DefaultMQPushConsumer, Inbox) {
+    let (consumer, inbox) = push_consumer(
+        rt,
+        namesrv,
+        group,
+        topic,
+        "*",
+        PushOptions::clustering(instance),
+    )
+    .await;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            inbox.has_all([&PRIME_BODY.to_vec()])
+        })
+        .await,
+        "the priming message never reached the consumer"
+    );
     (consumer, inbox)
 }
 
