@@ -100,7 +100,10 @@ pub fn find_properties<'a, const N: usize>(
             .position(|&b| b == PROPERTY_SEPARATOR as u8)
             .map_or(bytes.len(), |i| start + i);
         let segment = &encoded[start..end];
-        if let Some(split) = segment.bytes().position(|b| b == NAME_VALUE_SEPARATOR as u8) {
+        if let Some(split) = segment
+            .bytes()
+            .position(|b| b == NAME_VALUE_SEPARATOR as u8)
+        {
             let key = &segment[..split];
             for (slot, name) in found.iter_mut().zip(names) {
                 if key == name && segment.chars().count() >= 3 {
