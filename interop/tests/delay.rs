@@ -46,6 +46,7 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
                 .expect("send result");
             let after = clients::now_ms();
             assert_eq!(result.send_status, SendStatus::SendOk, "{result:?}");
+            println!("delay level {level} sent at {after}: {result:?}");
             sent.push((body, level, delay_ms, before, after));
         }
         let started = Instant::now();
@@ -56,8 +57,10 @@ fn a_delay_level_3_message_arrives_10_s_after_it_was_stored() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
             all,
-            "not all delayed messages within {:?}",
-            started.elapsed()
+            "not all delayed messages within {:?} (now {}); received: {:#?}",
+            started.elapsed(),
+            clients::now_ms(),
+            inbox.snapshot()
         );
         let got = inbox.snapshot();
         for (body, _, _, before, after) in &sent {

@@ -19,6 +19,7 @@ pub mod persist;
 pub mod processor;
 pub mod rebalance_lock;
 mod registration;
+mod repeated_error;
 mod runtime;
 pub mod schedule;
 pub mod state;

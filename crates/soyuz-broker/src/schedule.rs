@@ -21,6 +21,7 @@ use soyuz_model::Clock;
 use soyuz_store::{GetRequest, GetStatus, MessageStore, TagFilter};
 
 use crate::persist;
+use crate::repeated_error::RepeatedError;
 
 /// The topic delayed messages wait in.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -101,13 +102,16 @@ impl ScheduleService {
     /// Runs until [`ScheduleService::stop`]: delivers every due message.
     pub fn run(&self, store: &dyn MessageStore, clock: &dyn Clock) {
         let mut since_persist = Duration::ZERO;
+        let mut errors: Vec<RepeatedError> = (0..self.max_level())
+            .map(|_| RepeatedError::default())
+            .collect();
         while !self.stop.load(Ordering::Acquire) {
             let mut moved = false;
-            for level in 1..=self.max_level() {
-                match self.deliver_due(store, clock, level) {
-                    Ok(n) => moved |= n > 0,
-                    Err(e) => tracing::error!(level, error = %e, "delay level delivery failed"),
-                }
+            for (level, errors) in (1..).zip(&mut errors) {
+                let outcome = self
+                    .deliver_due(store, clock, level)
+                    .map(|n| moved |= n > 0);
+                errors.observe(format_args!("delay level {level} delivery"), outcome);
             }
             since_persist += TICK;
             if moved && since_persist >= Duration::from_secs(1) {

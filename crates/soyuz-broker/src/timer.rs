@@ -23,6 +23,7 @@ use soyuz_model::Clock;
 use soyuz_store::{GetRequest, GetStatus, MessageStore, StoreError, TagFilter};
 
 use crate::consumer_offset_manager::ConsumerOffsetManager;
+use crate::repeated_error::RepeatedError;
 
 /// The topic timer messages wait in.
 pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
@@ -151,10 +152,12 @@ impl TimerService {
         clock: &dyn Clock,
         offsets: &ConsumerOffsetManager,
     ) {
+        let mut errors = RepeatedError::default();
         while !self.stop.load(Ordering::Acquire) {
-            if let Err(e) = self.tick(store, clock.now_millis(), offsets) {
-                tracing::error!(error = %e, "timer delivery failed");
-            }
+            errors.observe(
+                "timer delivery",
+                self.tick(store, clock.now_millis(), offsets).map(drop),
+            );
             std::thread::sleep(TICK);
         }
     }

@@ -23,19 +23,42 @@ pub struct RetentionReport {
     pub disk_full: bool,
 }
 
+/// Reads how full the disk is and refuses writes at `diskSpaceWarningLevelRatio` or
+/// above (resuming them below it); returns the use in percent and whether it is full.
+/// Runs at open and on every retention round.
+pub(crate) fn check_disk(inner: &Inner) -> (u32, bool) {
+    let usage = inner
+        .fs
+        .disk_used_percent(&inner.config.store_path_root_dir)
+        .unwrap_or(0);
+    let limit = inner.config.disk_space_warning_level_ratio;
+    let full = usage >= limit;
+    if inner.set_disk_full(full) {
+        if full {
+            tracing::error!(
+                usage_percent = usage,
+                limit_percent = limit,
+                "disk full: messages are refused until space is freed (diskSpaceWarningLevelRatio)"
+            );
+        } else {
+            tracing::warn!(
+                usage_percent = usage,
+                "disk space freed: messages are accepted again"
+            );
+        }
+    }
+    (usage, full)
+}
+
 /// One round at `now`; `force` deletes expired or not, up to the batch limit.
 pub(crate) fn run(inner: &Inner, now: i64, force: bool) -> Result<RetentionReport, StoreError> {
     let config = &inner.config;
-    let usage = inner
-        .fs
-        .disk_used_percent(&config.store_path_root_dir)
-        .unwrap_or(0);
+    let (usage, disk_full) = check_disk(inner);
     let mut report = RetentionReport {
         disk_used_percent: usage,
-        disk_full: usage >= config.disk_space_warning_level_ratio,
+        disk_full,
         ..RetentionReport::default()
     };
-    inner.set_disk_full(report.disk_full);
     // Java reads the local hour; the store runs on UTC so tests do not depend on a zone.
     let hour = ((now.max(0) / 3_600_000) % 24) as u32;
     let at_delete_hour = config

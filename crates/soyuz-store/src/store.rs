@@ -196,6 +196,8 @@ impl DefaultMessageStore {
         // The checkpoint is about to say everything up to the end is dispatched: the units
         // re-dispatched above must be on disk first, since the next recovery trusts it.
         inner.flush_logics()?;
+        // A full disk refuses writes from the start, not from the first cleaner round.
+        retention::check_disk(&inner);
         let store = Self {
             threads: Mutex::new(Vec::new()),
             inner,
@@ -310,10 +312,9 @@ impl DefaultMessageStore {
 }
 
 impl Inner {
-    pub(crate) fn set_disk_full(&self, full: bool) {
-        if self.disk_full.swap(full, Ordering::AcqRel) != full {
-            tracing::warn!(full, "disk-full state changed");
-        }
+    /// Sets whether writes are refused for lack of space; true if that changed.
+    pub(crate) fn set_disk_full(&self, full: bool) -> bool {
+        self.disk_full.swap(full, Ordering::AcqRel) != full
     }
 
     fn is_shut_down(&self) -> bool {

@@ -111,3 +111,35 @@ fn records_carry_a_valid_crc_property_by_default() {
         DecodedRecord::Blank(_) => panic!("blank"),
     }
 }
+
+#[test]
+fn a_full_disk_refuses_writes_from_open_until_space_is_freed() {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use soyuz_model::SystemClock;
+    use soyuz_store::io::{FaultConfig, FaultyFs, OsFs};
+    use soyuz_store::StoreError;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = FaultConfig::healthy();
+    faults.disk_used_percent.store(95, Ordering::SeqCst);
+    let fs = Arc::new(FaultyFs::new(OsFs, faults.clone()));
+    let store = DefaultMessageStore::open_with(config(dir.path()), fs, Arc::new(SystemClock))
+        .expect("open");
+    assert!(
+        matches!(
+            store.put(vec![message("T", 0, "refused")]),
+            Err(StoreError::DiskFull)
+        ),
+        "a disk at 95% (limit 90%) refuses the first put, before any cleaner round"
+    );
+    faults.disk_used_percent.store(60, Ordering::SeqCst);
+    let report = store.clean_expired_files(0, false).expect("cleaner round");
+    assert_eq!((report.disk_used_percent, report.disk_full), (60, false));
+    store
+        .put(vec![message("T", 0, "accepted")])
+        .expect("space freed: writes resume");
+    assert!(store.wait_dispatched(store.commit_log_max_offset(), Duration::from_secs(5)));
+    assert_eq!(read_all(&store, "T", 0), ["accepted"]);
+}

@@ -102,11 +102,41 @@ impl StoreFs for OsFs {
 
     fn disk_used_percent(&self, path: &Path) -> io::Result<u32> {
         let stat = rustix::fs::statvfs(path).map_err(io::Error::from)?;
-        let total = stat.f_blocks.saturating_mul(stat.f_frsize);
-        let available = stat.f_bavail.saturating_mul(stat.f_frsize);
-        if total == 0 {
-            return Ok(0);
-        }
-        Ok((100 - available.saturating_mul(100) / total) as u32)
+        Ok(used_percent(
+            stat.f_blocks.saturating_mul(stat.f_frsize),
+            stat.f_bfree.saturating_mul(stat.f_frsize),
+            stat.f_bavail.saturating_mul(stat.f_frsize),
+        ))
+    }
+}
+
+/// Java's `UtilAll.getDiskPartitionSpaceUsedPercent` (and df's Use%): the used bytes as
+/// a share of the bytes an unprivileged writer could ever hold (used plus available),
+/// rounded up. Blocks reserved for root count as neither, so on a file system with 5%
+/// reserved, 88% of the raw size in use reads as 93% here, never as "88% of the total".
+fn used_percent(total: u64, free: u64, available: u64) -> u32 {
+    let used = total.saturating_sub(free);
+    let usable = used.saturating_add(available);
+    if total == 0 || usable == 0 {
+        return 0;
+    }
+    let scaled = used.saturating_mul(100);
+    (scaled / usable + u64::from(scaled % usable != 0)).min(100) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::used_percent;
+
+    #[test]
+    fn usage_counts_what_unprivileged_writers_can_use_as_java_and_df_do() {
+        // 252 GiB in all, 61 GiB used, 31 GiB available (160 GiB reserved or
+        // otherwise unusable): df says 67%; 100 - 31/252 would claim 88%.
+        let gib = 1u64 << 30;
+        assert_eq!(used_percent(252 * gib, 191 * gib, 31 * gib), 67);
+        assert_eq!(used_percent(100, 50, 50), 50);
+        assert_eq!(used_percent(100, 49, 44), 54, "rounded up, as Java rounds");
+        assert_eq!(used_percent(100, 0, 0), 100);
+        assert_eq!(used_percent(0, 0, 0), 0);
     }
 }
