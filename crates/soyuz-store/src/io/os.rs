@@ -121,7 +121,7 @@ fn used_percent(total: u64, free: u64, available: u64) -> u32 {
         return 0;
     }
     let scaled = used.saturating_mul(100);
-    (scaled / usable + u64::from(scaled % usable != 0)).min(100) as u32
+    (scaled / usable + u64::from(!scaled.is_multiple_of(usable))).min(100) as u32
 }
 
 #[cfg(test)]
