@@ -16,7 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(frame_decode body_decode recovery sql92_parse)
+    targets=(frame_decode body_decode json_header recovery sql92_parse)
 fi
 
 export RUSTC_BOOTSTRAP=1

@@ -1,15 +1,11 @@
 //! [`RemotingCommand`], the unit of every Remoting conversation.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 
 use crate::codes::{response_code, LanguageCode};
 use crate::headers::CommandHeader;
 
-/// The "custom header": every typed header field travels as a string entry.
-/// Kept sorted so JSON output matches fastjson's alphabetical key order.
-pub type ExtFields = BTreeMap<String, String>;
+pub use crate::ext_fields::ExtFields;
 
 /// Flag bit 0: this command is a response.
 pub const FLAG_RESPONSE: i32 = 0b01;

@@ -190,3 +190,26 @@ pub fn body_decoders(data: &[u8]) {
     let _ = body::decode_register_broker_body(data, true, 0);
     let _ = body::decode_register_broker_body(data, false, 0);
 }
+
+/// The hand-written JSON header reader against the serde reader it replaced: wherever
+/// one accepts a header the other accepts it too, with the same command. The one
+/// difference allowed: serde reads a struct from a JSON array (`[310, ...]`), a shape no
+/// RocketMQ peer sends, which the hand-written reader refuses.
+///
+/// Returns 1 if the header was accepted (for the seed replay's count).
+pub fn json_header_matches_serde(data: &[u8]) -> usize {
+    use crate::header_json::{decode, serde_reference};
+    let fast = decode(data);
+    let reference = serde_reference::decode(data);
+    match (&fast, &reference) {
+        (Ok(fast), Ok(reference)) => {
+            assert_eq!(fast, reference, "the readers disagree on {data:?}");
+            1
+        }
+        (Err(_), Err(_)) => 0,
+        (Err(_), Ok(_)) if data.trim_ascii_start().starts_with(b"[") => 0,
+        _ => panic!(
+            "one reader accepts what the other refuses: {data:?}\nhand-written: {fast:?}\nserde: {reference:?}"
+        ),
+    }
+}

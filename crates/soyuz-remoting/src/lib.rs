@@ -23,6 +23,7 @@
 pub mod body;
 pub mod codes;
 pub mod command;
+mod ext_fields;
 pub mod frame;
 /// Fuzz properties shared by the cargo-fuzz targets (`fuzz/`) and the seed replay test.
 pub mod fuzzing;

@@ -37,6 +37,14 @@ fn frame_decode_seeds() {
 }
 
 #[test]
+fn json_header_seeds() {
+    let accepted = replay("json_header", fuzzing::json_header_matches_serde);
+    // Half the seeds are valid headers; fewer accepted means the seeds stopped reaching
+    // the comparison of two decoded commands.
+    assert!(accepted >= 7, "only {accepted} JSON header seeds accepted");
+}
+
+#[test]
 fn body_decode_seeds() {
     fn run(data: &[u8]) -> usize {
         fuzzing::body_decoders(data);
