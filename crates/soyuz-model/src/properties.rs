@@ -92,22 +92,18 @@ pub fn find_properties<'a, const N: usize>(
 ) -> [Option<&'a str>; N] {
     let mut found = [None; N];
     // Byte-wise: both separators are ASCII, so splitting bytes never cuts a character.
-    let mut start = 0;
     let bytes = encoded.as_bytes();
-    while start <= bytes.len() {
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == PROPERTY_SEPARATOR as u8)
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(PROPERTY_SEPARATOR as u8, &bytes[start..])
             .map_or(bytes.len(), |i| start + i);
-        let segment = &encoded[start..end];
-        if let Some(split) = segment
-            .bytes()
-            .position(|b| b == NAME_VALUE_SEPARATOR as u8)
-        {
+        let segment = &bytes[start..end];
+        if let Some(split) = memchr::memchr(NAME_VALUE_SEPARATOR as u8, segment) {
             let key = &segment[..split];
             for (slot, name) in found.iter_mut().zip(names) {
-                if key == name && segment.chars().count() >= 3 {
-                    *slot = Some(&segment[split + 1..]);
+                // Java skips a pair shorter than three characters in all.
+                if key == name.as_bytes() && encoded[start..end].chars().count() >= 3 {
+                    *slot = Some(&encoded[start + split + 1..end]);
                 }
             }
         }
@@ -122,6 +118,14 @@ pub fn find_property_in_bytes<'a>(encoded: &'a [u8], name: &str) -> Option<&'a s
     std::str::from_utf8(encoded)
         .ok()
         .and_then(|text| find_property(text, name))
+}
+
+/// [`find_properties`] over raw bytes; all `None` if the bytes are not UTF-8.
+pub fn find_properties_in_bytes<'a, const N: usize>(
+    encoded: &'a [u8],
+    names: [&str; N],
+) -> [Option<&'a str>; N] {
+    std::str::from_utf8(encoded).map_or([None; N], |text| find_properties(text, names))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use soyuz_model::java_string_hash;
-use soyuz_model::properties::{find_property_in_bytes, keys};
+use soyuz_model::properties::{find_properties_in_bytes, keys};
 use soyuz_model::record::{view_record, RecordError, RecordRef, BLANK_MAGIC_CODE};
 use soyuz_model::sys_flag;
 
@@ -113,7 +113,10 @@ pub fn dispatch_step(
             }
         };
         let topic = String::from_utf8_lossy(record.topic).into_owned();
-        let property = |name| find_property_in_bytes(record.properties, name);
+        let [tags, key_text, unique] = find_properties_in_bytes(
+            record.properties,
+            [keys::TAGS, keys::KEYS, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX],
+        );
         let tran_type = sys_flag::transaction_value(record.sys_flag);
         if tran_type == sys_flag::TRANSACTION_NOT_TYPE
             || tran_type == sys_flag::TRANSACTION_COMMIT_TYPE
@@ -121,7 +124,7 @@ pub fn dispatch_step(
             let unit = CqUnit {
                 commit_log_offset: offset,
                 size: record.size as i32,
-                tags_code: tag_hash(property(keys::TAGS)),
+                tags_code: tag_hash(tags),
             };
             let entry = batches
                 .entry((topic.clone(), record.queue_id))
@@ -138,9 +141,11 @@ pub fn dispatch_step(
         }
         if let Some(index) = index {
             if tran_type != sys_flag::TRANSACTION_ROLLBACK_TYPE {
-                let key_text = property(keys::KEYS).unwrap_or_default();
-                let key_list: Vec<&str> = key_text.split(' ').filter(|k| !k.is_empty()).collect();
-                let unique = property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
+                let key_list: Vec<&str> = key_text
+                    .unwrap_or_default()
+                    .split(' ')
+                    .filter(|k| !k.is_empty())
+                    .collect();
                 index.build_index(&topic, &key_list, unique, offset, record.store_timestamp)?;
             }
         }

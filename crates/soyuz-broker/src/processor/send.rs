@@ -296,9 +296,23 @@ fn complete_properties(
     outer: &str,
     target: &Target,
 ) -> Result<String, RemotingCommand> {
-    let lookup = |key: &str| find_property(own, key).or_else(|| find_property(outer, key));
+    // One pass over each string for every key this needs; the message's own value wins.
+    let wanted = [
+        keys::TRANSACTION_PREPARED,
+        timer::TIMER_DELIVER_MS,
+        timer::TIMER_DELAY_SEC,
+        timer::TIMER_DELAY_MS,
+        keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+    ];
+    let mine = find_properties(own, wanted);
+    let [prepared, deliver_ms, delay_sec, delay_ms, _] = if outer.is_empty() {
+        mine
+    } else {
+        let batch = find_properties(outer, wanted);
+        std::array::from_fn(|i| mine[i].or(batch[i]))
+    };
     if state.config.reject_transaction_message
-        && lookup(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && prepared.is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
         return Err(RemotingCommand::error(
             request,
@@ -310,9 +324,7 @@ fn complete_properties(
         ));
     }
     if !state.config.timer_wheel_enable
-        && ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"]
-            .iter()
-            .any(|key| lookup(key).is_some())
+        && (deliver_ms.is_some() || delay_sec.is_some() || delay_ms.is_some())
     {
         return Err(RemotingCommand::error(
             request,
@@ -329,7 +341,7 @@ fn complete_properties(
         if !properties.is_empty() && !properties.ends_with(PROPERTY_SEPARATOR) {
             properties.push(PROPERTY_SEPARATOR);
         }
-        if find_property(own, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none_or(str::is_empty) {
+        if mine[4].is_none_or(str::is_empty) {
             push_property(
                 &mut properties,
                 keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,

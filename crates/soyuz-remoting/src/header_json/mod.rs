@@ -10,6 +10,7 @@ use bytes::{BufMut, BytesMut};
 use crate::command::RemotingCommand;
 
 mod reader;
+mod scan;
 #[doc(hidden)]
 pub mod serde_reference;
 
@@ -89,30 +90,27 @@ impl IntText {
 fn put_json_string(dst: &mut BytesMut, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     dst.put_u8(b'"');
-    let bytes = s.as_bytes();
-    let mut clean_from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1F => None,
-            _ => continue,
+    let mut rest = s.as_bytes();
+    loop {
+        let clean = scan::first_special(rest);
+        dst.put_slice(&rest[..clean]);
+        let Some(&b) = rest.get(clean) else {
+            break;
         };
-        dst.put_slice(&bytes[clean_from..i]);
-        match escape {
-            Some(seq) => dst.put_slice(seq),
-            None => {
+        match b {
+            b'"' => dst.put_slice(b"\\\""),
+            b'\\' => dst.put_slice(b"\\\\"),
+            b'\n' => dst.put_slice(b"\\n"),
+            b'\r' => dst.put_slice(b"\\r"),
+            b'\t' => dst.put_slice(b"\\t"),
+            _ => {
                 dst.put_slice(b"\\u00");
                 dst.put_u8(HEX[usize::from(b >> 4)]);
                 dst.put_u8(HEX[usize::from(b & 0xF)]);
             }
         }
-        clean_from = i + 1;
+        rest = &rest[clean + 1..];
     }
-    dst.put_slice(&bytes[clean_from..]);
     dst.put_u8(b'"');
 }
 

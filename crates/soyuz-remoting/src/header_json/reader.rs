@@ -14,6 +14,8 @@ use crate::codes::LanguageCode;
 use crate::command::{ExtFields, RemotingCommand};
 use crate::frame::DecodeError;
 
+use super::scan;
+
 /// How deep a value below the header object may nest: `serde_json`'s limit of 128
 /// levels counted from the root, less the header object and the level it fails on.
 const MAX_DEPTH: usize = 126;
@@ -23,6 +25,10 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     let mut reader = Reader {
         bytes: header,
         pos: 0,
+        // One check for the whole header instead of one per string. A header that is not
+        // all UTF-8 may still be accepted (serde let ignored strings hold anything), so
+        // then each kept string is checked on its own.
+        text: std::str::from_utf8(header).ok(),
     };
     let command = reader.header()?;
     reader.whitespace();
@@ -35,6 +41,8 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The header as text, when it is all UTF-8.
+    text: Option<&'a str>,
 }
 
 /// The top-level keys a header may carry once each.
@@ -285,16 +293,17 @@ impl<'a> Reader<'a> {
 
     /// Advances over bytes that need no attention in a string; returns how many.
     fn plain_run(&mut self) -> usize {
-        let rest = &self.bytes[self.pos..];
-        let run = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(rest.len());
+        let run = scan::first_special(&self.bytes[self.pos..]);
         self.pos += run;
         run
     }
 
     fn utf8(&self, from: usize, to: usize) -> Result<&'a str, DecodeError> {
+        // String contents start and end next to ASCII quotes or escapes, so in a header
+        // that is all UTF-8 they are whole characters.
+        if let Some(text) = self.text.and_then(|text| text.get(from..to)) {
+            return Ok(text);
+        }
         std::str::from_utf8(&self.bytes[from..to]).map_err(|e| DecodeError::MalformedHeader {
             encoding: "JSON",
             offset: from + e.valid_up_to(),
