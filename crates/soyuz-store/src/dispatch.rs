@@ -13,7 +13,7 @@ use soyuz_model::sys_flag;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::CqUnit;
 use crate::error::StoreError;
-use crate::index::IndexService;
+use crate::index::{push_message_keys, IndexService};
 use crate::queue_table::QueueTable;
 
 /// Bytes read from the CommitLog per dispatch step.
@@ -81,6 +81,8 @@ pub fn dispatch_step(
         break chunk;
     };
     let mut batches: HashMap<(String, i32), (i64, Vec<CqUnit>)> = HashMap::new();
+    // Every message's index keys, written together after the scan.
+    let mut index_keys = Vec::new();
     let mut pos = 0usize;
     while pos + 8 <= chunk.len() {
         let offset = from + pos as u64;
@@ -139,19 +141,27 @@ pub fn dispatch_step(
             }
             entry.1.push(unit);
         }
-        if let Some(index) = index {
-            if tran_type != sys_flag::TRANSACTION_ROLLBACK_TYPE {
-                let key_list: Vec<&str> = key_text
-                    .unwrap_or_default()
-                    .split(' ')
-                    .filter(|k| !k.is_empty())
-                    .collect();
-                index.build_index(&topic, &key_list, unique, offset, record.store_timestamp)?;
-            }
+        if index.is_some() && tran_type != sys_flag::TRANSACTION_ROLLBACK_TYPE {
+            let key_list: Vec<&str> = key_text
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|k| !k.is_empty())
+                .collect();
+            push_message_keys(
+                &mut index_keys,
+                &topic,
+                &key_list,
+                unique,
+                offset,
+                record.store_timestamp,
+            );
         }
         step.last_store_timestamp = record.store_timestamp;
         pos += record.size;
         step.dispatched = from + pos as u64;
+    }
+    if let Some(index) = index {
+        index.build_index_batch(index_keys)?;
     }
     for ((topic, queue_id), (first, units)) in batches {
         if units.is_empty() {
