@@ -169,10 +169,16 @@ class Soyuz(object):
 
     def argv(self):
         if self.with_broker:
+            # The tests are about the broker, not this machine's disk: CI machines have been
+            # seen 95% full, where a broker rightly refuses writes (diskSpaceWarningLevelRatio,
+            # 90 by default) and deletes CommitLog segments early (diskSpaceCleanForciblyRatio).
+            conf = os.path.join(self.dir, "broker.conf")
+            with open(conf, "w") as f:
+                f.write("diskSpaceWarningLevelRatio=99\ndiskSpaceCleanForciblyRatio=99\n")
             # Tests talk over 127.0.0.1 only; the broker then advertises that address.
             return [SOYUZ_BIN, "standalone", "--bind", "127.0.0.1", "--data-dir", self.data_dir,
                     "--namesrv-port", str(self.namesrv_port),
-                    "--broker-port", str(self.broker_port)]
+                    "--broker-port", str(self.broker_port), "-c", conf]
         return [SOYUZ_BIN, "namesrv", "--bind", "127.0.0.1", "-p", str(self.namesrv_port)]
 
     def log_path(self):

@@ -9,6 +9,10 @@ use soyuz_store::{
 
 fn config(dir: &std::path::Path) -> MessageStoreConfig {
     let mut config = MessageStoreConfig::with_root(dir);
+    // About the store, not this machine's disk: refusing writes at 90% full is tested
+    // with an injected disk use (smoke.rs); CI disks have been seen 95% full.
+    config.disk_space_warning_level_ratio = 99;
+    config.disk_space_clean_forcibly_ratio = 99;
     config.mapped_file_size_commit_log = 64 * 1024;
     config.mapped_file_size_consume_queue = 20 * 100;
     config.max_message_size = 16 * 1024;
@@ -125,8 +129,9 @@ fn a_full_disk_refuses_writes_from_open_until_space_is_freed() {
     let faults = FaultConfig::healthy();
     faults.disk_used_percent.store(95, Ordering::SeqCst);
     let fs = Arc::new(FaultyFs::new(OsFs, faults.clone()));
-    let store = DefaultMessageStore::open_with(config(dir.path()), fs, Arc::new(SystemClock))
-        .expect("open");
+    let mut config = config(dir.path());
+    config.disk_space_warning_level_ratio = 90;
+    let store = DefaultMessageStore::open_with(config, fs, Arc::new(SystemClock)).expect("open");
     assert!(
         matches!(
             store.put(vec![message("T", 0, "refused")]),

@@ -77,6 +77,10 @@ impl Cluster {
             ..Default::default()
         };
         config.store.store_path_root_dir = store.path().to_path_buf();
+        // About the broker, not this machine's disk: CI machines have been seen 95% full,
+        // where a broker refuses writes at diskSpaceWarningLevelRatio (90).
+        config.store.disk_space_warning_level_ratio = 99;
+        config.store.disk_space_clean_forcibly_ratio = 99;
         tweak(&mut config);
         let broker = soyuz_broker::Broker::open(config).expect("broker opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
