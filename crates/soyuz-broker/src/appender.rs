@@ -3,7 +3,12 @@
 //! write, one dispatcher wake-up, and under SYNC_FLUSH one group commit), then answers
 //! each request with its own part of the result. The async runtime never touches the
 //! disk, and under load a thread hand-off is paid per batch, not per message.
+//!
+//! A request's answer is a callback run on the put thread ([`Appender::submit`]): the
+//! send processor's callback builds the response and queues it on the connection, so the
+//! answers of one batch leave together without a task woken per request.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -15,9 +20,13 @@ use tokio::sync::oneshot;
 /// Most records merged into one put.
 const MAX_MERGED_RECORDS: usize = 1024;
 
+/// What the put thread calls with a request's result. It runs on the put thread, so it
+/// must not block.
+pub type OnStored = Box<dyn FnOnce(Result<PutResult, StoreError>) + Send>;
+
 struct Job {
     records: Vec<MessageRecord>,
-    reply: oneshot::Sender<Result<PutResult, StoreError>>,
+    reply: OnStored,
 }
 
 enum Task {
@@ -56,15 +65,33 @@ impl Appender {
         }
     }
 
-    /// Stores `records` (one request's messages) and returns where they landed. Records
-    /// are checked here, so one bad request never fails the others it is merged with.
+    /// Stores `records` (one request's messages) and returns where they landed.
     pub async fn put(&self, records: Vec<MessageRecord>) -> Result<PutResult, StoreError> {
-        check(&records, self.max_message_size)?;
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Task::Put(Job { records, reply }))
-            .map_err(|_| StoreError::ShutDown)?;
+        self.submit(
+            records,
+            Box::new(move |result| {
+                let _ = reply.send(result);
+            }),
+        );
         answer.await.map_err(|_| StoreError::ShutDown)?
+    }
+
+    /// Stores `records` (one request's messages) and calls `on_stored` with where they
+    /// landed: on the put thread, or at once on this one when they fail the checks or
+    /// the thread has stopped. Records are checked here, so one bad request never fails
+    /// the others it is merged with.
+    pub fn submit(&self, records: Vec<MessageRecord>, on_stored: OnStored) {
+        if let Err(error) = check(&records, self.max_message_size) {
+            return on_stored(Err(error));
+        }
+        let job = Job {
+            records,
+            reply: on_stored,
+        };
+        if let Err(mpsc::SendError(Task::Put(job))) = self.jobs.send(Task::Put(job)) {
+            (job.reply)(Err(StoreError::ShutDown));
+        }
     }
 }
 
@@ -111,7 +138,7 @@ fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Task>) {
         }
         if jobs.len() == 1 {
             let job = jobs.pop().expect("one job");
-            let _ = job.reply.send(store.put(job.records));
+            answer(job.reply, store.put(job.records));
             continue;
         }
         let counts: Vec<usize> = jobs.iter().map(|job| job.records.len()).collect();
@@ -120,15 +147,23 @@ fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Task>) {
         match store.put(records.into_iter().flatten().collect()) {
             Ok(result) => {
                 for (part, reply) in split(&result, &counts).into_iter().zip(replies) {
-                    let _ = reply.send(Ok(part));
+                    answer(reply, Ok(part));
                 }
             }
             Err(error) => {
                 for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
+                    answer(reply, Err(error.clone()));
                 }
             }
         }
+    }
+}
+
+/// Runs one request's callback. A panicking callback costs that request its answer (its
+/// responder answers SYSTEM_ERROR as it unwinds), never the put thread.
+fn answer(reply: OnStored, result: Result<PutResult, StoreError>) {
+    if std::panic::catch_unwind(AssertUnwindSafe(|| reply(result))).is_err() {
+        tracing::error!("a send's completion panicked on the put thread");
     }
 }
 

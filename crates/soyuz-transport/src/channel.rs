@@ -130,6 +130,18 @@ impl Channel {
         self.inner.outgoing.try_send(command).is_ok()
     }
 
+    /// Queues a frame without waiting; gives it back if the queue is full. A closed
+    /// queue swallows it: nobody is left to read it.
+    pub(crate) fn try_send_or_return(
+        &self,
+        command: RemotingCommand,
+    ) -> Result<(), RemotingCommand> {
+        match self.inner.outgoing.try_send(command) {
+            Err(mpsc::error::TrySendError::Full(command)) => Err(command),
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        }
+    }
+
     /// Hands a response to the request waiting for it, if any still is.
     pub(crate) fn complete(&self, response: RemotingCommand) -> bool {
         let waiter = self.inner.pending.lock().remove(&response.opaque);

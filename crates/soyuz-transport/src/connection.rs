@@ -13,7 +13,7 @@ use soyuz_remoting::{decode_frame, response_code, RemotingCommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use crate::channel::Channel;
 use crate::config::ConnectionConfig;
 use crate::handler::{Handled, RequestHandler};
+use crate::responder::{Permits, RequestId, Responder};
 
 /// Bytes the writer gathers from queued frames before one write.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
@@ -220,6 +221,22 @@ impl Reader {
                     let _ = self.channel.send(finish(response, opaque)).await;
                 }
             }
+            Handled::Deferred(work) => {
+                let responder = Responder::new(
+                    self.channel.clone(),
+                    RequestId {
+                        opaque,
+                        code,
+                        oneway,
+                    },
+                    tokio::runtime::Handle::current(),
+                    permits,
+                );
+                // A panic unwinds through the responder, which then answers SYSTEM_ERROR.
+                if std::panic::catch_unwind(AssertUnwindSafe(|| work(responder))).is_err() {
+                    warn!(code, "request handler panicked");
+                }
+            }
             Handled::Later(future) => {
                 let channel = self.channel.clone();
                 tokio::spawn(async move {
@@ -236,7 +253,7 @@ impl Reader {
         }
     }
 
-    fn acquire_permits(&self) -> Option<(OwnedSemaphorePermit, Option<OwnedSemaphorePermit>)> {
+    fn acquire_permits(&self) -> Option<Permits> {
         let local = self.local_in_flight.clone().try_acquire_owned().ok()?;
         let global = match &self.shared {
             Some(shared) => Some(shared.in_flight.clone().try_acquire_owned().ok()?),
@@ -247,7 +264,7 @@ impl Reader {
 }
 
 /// Marks `response` as the answer to the request with `opaque`.
-fn finish(mut response: RemotingCommand, opaque: i32) -> RemotingCommand {
+pub(crate) fn finish(mut response: RemotingCommand, opaque: i32) -> RemotingCommand {
     response.opaque = opaque;
     response.flag |= FLAG_RESPONSE;
     response

@@ -10,14 +10,22 @@ use futures::FutureExt;
 use soyuz_remoting::{response_code, RemotingCommand};
 
 use crate::channel::Channel;
+use crate::responder::Responder;
 
-/// How a handler answers: at once (run on the connection's reader, no task spawned), or
-/// later (run on its own task, holding an in-flight permit until done).
+/// Work that answers through a [`Responder`], started on the connection's reader.
+pub type Deferred = Box<dyn FnOnce(Responder) + Send>;
+
+/// How a handler answers: at once (run on the connection's reader, no task spawned),
+/// later (run on its own task, holding an in-flight permit until done), or from
+/// wherever the work finishes (through a [`Responder`], holding the permit until then).
 pub enum Handled {
     /// The answer is ready; `None` for no response.
     Now(Option<RemotingCommand>),
     /// The answer needs waiting for (long polling, disk, another server).
     Later(BoxFuture<'static, Option<RemotingCommand>>),
+    /// The answer comes from another thread: the transport runs this at once with the
+    /// request's [`Responder`].
+    Deferred(Deferred),
 }
 
 /// Processes requests arriving on connections. The transport sets the response's opaque
@@ -35,11 +43,13 @@ type SyncProcessor =
 type AsyncProcessor = Arc<
     dyn Fn(Channel, RemotingCommand) -> BoxFuture<'static, Option<RemotingCommand>> + Send + Sync,
 >;
+type DeferredProcessor = Arc<dyn Fn(&Channel, RemotingCommand, Responder) + Send + Sync>;
 type CloseHook = Arc<dyn Fn(&Channel) + Send + Sync>;
 
 enum Processor {
     Sync(SyncProcessor),
     Async(AsyncProcessor),
+    Deferred(DeferredProcessor),
 }
 
 /// Dispatches requests by code. Unknown codes get REQUEST_CODE_NOT_SUPPORTED with the
@@ -78,6 +88,17 @@ impl Router {
         self
     }
 
+    /// Routes `code` to a processor that hands its work to another thread and answers
+    /// from there through the [`Responder`].
+    pub fn route_deferred<F>(mut self, code: i32, processor: F) -> Self
+    where
+        F: Fn(&Channel, RemotingCommand, Responder) + Send + Sync + 'static,
+    {
+        self.routes
+            .insert(code, Processor::Deferred(Arc::new(processor)));
+        self
+    }
+
     /// Runs `hook` whenever a connection closes.
     pub fn on_close<F>(mut self, hook: F) -> Self
     where
@@ -109,6 +130,12 @@ impl RequestHandler for Router {
             Some(Processor::Sync(processor)) => Handled::Now(processor(channel, &request)),
             Some(Processor::Async(processor)) => {
                 Handled::Later(processor(channel.clone(), request))
+            }
+            Some(Processor::Deferred(processor)) => {
+                let (processor, channel) = (processor.clone(), channel.clone());
+                Handled::Deferred(Box::new(move |responder| {
+                    processor(&channel, request, responder);
+                }))
             }
         }
     }

@@ -4,8 +4,10 @@
 //!   0), caps how many are open, and shuts down gracefully.
 //! * Each connection ([`Channel`]) has one reader task and one writer task. The reader
 //!   decodes frames, matches responses to pending requests by opaque, and hands requests
-//!   to a [`RequestHandler`], each on its own task so a long-polling request never blocks
-//!   the ones behind it. The writer batches encoded frames into few syscalls.
+//!   to a [`RequestHandler`]: answered inline, on its own task so a long-polling request
+//!   never blocks the ones behind it, or from another thread through a [`Responder`]
+//!   (the broker's put thread answers sends this way). The writer batches encoded frames
+//!   into few syscalls.
 //! * A frame that cannot be decoded closes its own connection and nothing else.
 //! * Requests beyond the in-flight cap are answered SYSTEM_BUSY at once, so an
 //!   overloaded server sheds load instead of queueing without bound.
@@ -18,6 +20,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod handler;
+pub mod responder;
 pub mod server;
 
 pub use channel::Channel;
@@ -25,3 +28,4 @@ pub use client::RemotingClient;
 pub use config::{ClientConfig, ConnectionConfig, ServerConfig};
 pub use error::TransportError;
 pub use handler::{RequestHandler, Router};
+pub use responder::Responder;

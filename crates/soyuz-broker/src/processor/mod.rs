@@ -120,7 +120,10 @@ pub fn router(state: &Arc<BrokerState>) -> Router {
         request_code::SEND_MESSAGE_V2,
         request_code::SEND_BATCH_MESSAGE,
     ] {
-        router = async_route(router, state, code, send::send_message);
+        let state = state.clone();
+        router = router.route_deferred(code, move |channel, request, responder| {
+            send::send_message(&state, channel, request, responder);
+        });
     }
     router = async_route(
         router,

@@ -19,9 +19,9 @@ use soyuz_remoting::body::{perm, TopicConfig};
 use soyuz_remoting::headers::producer::{SendMessageRequestHeader, SendMessageResponseHeader};
 use soyuz_remoting::{request_code, response_code, RemotingCommand};
 use soyuz_store::{PutResult, PutStatus};
-use soyuz_transport::Channel;
+use soyuz_transport::{Channel, Responder};
 
-use super::{store_error, Reply};
+use super::store_error;
 use crate::state::BrokerState;
 use crate::timer;
 
@@ -51,37 +51,57 @@ struct Target {
     extra_properties: BTreeMap<String, String>,
 }
 
-/// Handles the three send codes.
-pub async fn send_message(
-    state: Arc<BrokerState>,
-    channel: Channel,
+/// Handles the three send codes: checks and builds the records on the connection's
+/// reader, then hands them to the put thread, which answers when they are stored.
+pub fn send_message(
+    state: &Arc<BrokerState>,
+    channel: &Channel,
     request: RemotingCommand,
-) -> Reply {
+    responder: Responder,
+) {
+    let (records, target, uniq_key) = match prepare(state, channel, &request) {
+        Ok(prepared) => prepared,
+        Err(error) => return responder.respond(Some(error)),
+    };
+    let state_for_answer = state.clone();
+    state.appender.submit(
+        records,
+        Box::new(move |stored| {
+            let response = match stored {
+                Ok(put) => respond(&state_for_answer, &request, &target, &put, uniq_key),
+                Err(e) => store_error(&request, &e),
+            };
+            responder.respond(Some(response));
+        }),
+    );
+}
+
+/// Everything before the store: the header, the checks, the records and where they
+/// wait, and the unique key a single message's answer carries.
+fn prepare(
+    state: &Arc<BrokerState>,
+    channel: &Channel,
+    request: &RemotingCommand,
+) -> Result<(Vec<MessageRecord>, Target, Option<String>), RemotingCommand> {
     let header = match SendMessageRequestHeader::parse(request.code, &request.ext_fields) {
         Ok(Some(header)) => header,
-        Ok(None) => unreachable_code(&request)?,
+        Ok(None) => unreachable_code(request)?,
         Err(e) => {
             return Err(RemotingCommand::error(
-                &request,
+                request,
                 response_code::SYSTEM_ERROR,
                 e.to_string(),
             ))
         }
     };
-    let topic_config = check_message(&state, &channel, &request, &header)?;
-    let target = choose_target(&state, &request, &header, &topic_config)?;
-    let records = build_records(&state, &channel, &request, &header, &target)?;
+    let topic_config = check_message(state, channel, request, &header)?;
+    let target = choose_target(state, request, &header, &topic_config)?;
+    let mut records = build_records(state, channel, request, &header, &target)?;
     let uniq_key = (records.len() == 1)
         .then(|| property(&records[0].properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
         .flatten();
-    let mut records = records;
-    park(&state, &request, &mut records)?;
-    let put = state
-        .appender
-        .put(records)
-        .await
-        .map_err(|e| store_error(&request, &e))?;
-    Ok(respond(&state, &request, &target, &put, uniq_key))
+    park(state, request, &mut records)?;
+    Ok((records, target, uniq_key))
 }
 
 fn unreachable_code(
