@@ -41,7 +41,7 @@ async fn route(
         response_code::TOPIC_NOT_EXIST => Ok(None),
         code => Err(BenchError::Refused {
             code,
-            remark: response.remark.unwrap_or_default(),
+            remark: response.remark.as_deref().unwrap_or_default().to_owned(),
         }),
     }
 }

@@ -32,9 +32,7 @@ async fn new_group_on_a_queue_holding_messages_from_zero_is_told_zero() {
     assert_eq!(offset, 0);
     // Unless the client asks not to be given zero.
     let mut request = query_offset("fresh", "OffsetTopic", 0);
-    request
-        .ext_fields
-        .insert("setZeroIfNotFound".to_owned(), "false".to_owned());
+    request.ext_fields.insert("setZeroIfNotFound", "false");
     assert_code(&env.ask(request).await, response_code::QUERY_NOT_FOUND);
 }
 

@@ -121,7 +121,7 @@ async fn query_message_without_a_match_is_query_not_found() {
     let mut future = query_message("Keyed", "present", false);
     future
         .ext_fields
-        .insert("beginTimestamp".to_owned(), (i64::MAX - 1).to_string());
+        .insert("beginTimestamp", &(i64::MAX - 1).to_string());
     assert_code(&env.ask(future).await, response_code::QUERY_NOT_FOUND);
     let missing = without_field(query_message("Keyed", "present", false), "key");
     assert_code(&env.ask(missing).await, response_code::SYSTEM_ERROR);

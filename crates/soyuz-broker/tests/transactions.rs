@@ -95,17 +95,13 @@ async fn end_transaction_with_the_wrong_group_or_offset_is_refused() {
     let mut wrong_group = end(&sent, COMMIT, false);
     wrong_group
         .ext_fields
-        .insert("producerGroup".into(), "someone-else".into());
+        .insert("producerGroup", "someone-else");
     assert_code(&env.ask(wrong_group).await, response_code::SYSTEM_ERROR);
     let mut wrong_offset = end(&sent, COMMIT, false);
-    wrong_offset
-        .ext_fields
-        .insert("tranStateTableOffset".into(), "99".into());
+    wrong_offset.ext_fields.insert("tranStateTableOffset", "99");
     assert_code(&env.ask(wrong_offset).await, response_code::SYSTEM_ERROR);
     let mut nowhere = end(&sent, COMMIT, false);
-    nowhere
-        .ext_fields
-        .insert("commitLogOffset".into(), "123456789".into());
+    nowhere.ext_fields.insert("commitLogOffset", "123456789");
     assert_code(&env.ask(nowhere).await, response_code::SYSTEM_ERROR);
 }
 

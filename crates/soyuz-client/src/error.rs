@@ -61,7 +61,7 @@ impl ClientError {
     pub(crate) fn broker(response: &soyuz_remoting::RemotingCommand) -> Self {
         ClientError::Broker {
             code: response.code,
-            remark: response.remark.clone().unwrap_or_default(),
+            remark: response.remark.as_deref().unwrap_or_default().to_owned(),
         }
     }
 }

@@ -340,7 +340,7 @@ async fn a_registration_with_a_wrong_crc_is_refused() {
     let harness = Harness::start().await;
     let client = RemotingClient::with_defaults();
     let mut bad = register_request(&[("TopicTest", 4)]);
-    bad.ext_fields.insert("bodyCrc32".into(), "12345".into());
+    bad.ext_fields.insert("bodyCrc32", "12345");
     let response = ask(&client, &harness.addr, bad).await;
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert_eq!(

@@ -59,7 +59,7 @@ pub struct RemotingCommand {
     /// Bit 0 = response, bit 1 = oneway.
     pub flag: i32,
     /// Free text, mostly an error message on responses.
-    pub remark: Option<String>,
+    pub remark: Option<Box<str>>,
     /// Header fields as strings.
     pub ext_fields: ExtFields,
     /// Opaque payload; its meaning depends on the code.
@@ -99,7 +99,7 @@ impl RemotingCommand {
             version: CURRENT_VERSION,
             opaque: request.opaque,
             flag: FLAG_RESPONSE,
-            remark,
+            remark: remark.map(String::into_boxed_str),
             ext_fields: ExtFields::new(),
             body: Bytes::new(),
             serialize_type: request.serialize_type,
@@ -150,7 +150,7 @@ impl RemotingCommand {
 
     /// One ext field, if present.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 }
 

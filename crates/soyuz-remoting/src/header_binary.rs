@@ -108,7 +108,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
         version,
         opaque,
         flag,
-        remark,
+        remark: remark.map(String::into_boxed_str),
         ext_fields,
         ..RemotingCommand::default()
     })
@@ -124,7 +124,7 @@ fn decode_ext_fields(mut r: Reader<'_>) -> Result<ExtFields, DecodeError> {
         let value_len = r.len(i64::from(value_len), "value")?;
         let value = r.string(value_len, "value")?;
         if !key.is_empty() && !value.is_empty() {
-            fields.insert(key, value);
+            fields.insert(&key, &value);
         }
     }
     Ok(fields)

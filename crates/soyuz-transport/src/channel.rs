@@ -132,13 +132,10 @@ impl Channel {
 
     /// Queues a frame without waiting; gives it back if the queue is full. A closed
     /// queue swallows it: nobody is left to read it.
-    pub(crate) fn try_send_or_return(
-        &self,
-        command: RemotingCommand,
-    ) -> Result<(), RemotingCommand> {
+    pub(crate) fn try_send_or_return(&self, command: RemotingCommand) -> Option<RemotingCommand> {
         match self.inner.outgoing.try_send(command) {
-            Err(mpsc::error::TrySendError::Full(command)) => Err(command),
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(command)) => Some(command),
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
         }
     }
 

@@ -69,7 +69,7 @@ impl Responder {
             return;
         };
         let response = finish(response, self.opaque);
-        if let Err(response) = self.channel.try_send_or_return(response) {
+        if let Some(response) = self.channel.try_send_or_return(response) {
             let channel = self.channel.clone();
             self.runtime.spawn(async move {
                 let _ = channel.send(response).await;

@@ -373,7 +373,7 @@ fn record_frames(
                 flag: command.flag,
                 opaque: command.opaque,
                 serialize_type: command.serialize_type,
-                remark: command.remark,
+                remark: command.remark.map(String::from),
             }),
             Ok(None) => return true,
             Err(e) => {

@@ -74,7 +74,7 @@ fn json_header_is_written_like_fastjson() {
     let mut command = RemotingCommand::request(105);
     command.language = LanguageCode::JAVA;
     command.opaque = 3;
-    command.ext_fields.insert("topic".into(), "T\"1".into());
+    command.ext_fields.insert("topic", "T\"1");
     let frame = encode_to_bytes(&command);
     let header = &frame[8..];
     assert_eq!(
@@ -99,7 +99,7 @@ fn accepts_numeric_language_and_non_string_ext_values() {
 #[test]
 fn every_strict_prefix_is_incomplete_and_consumes_nothing() {
     let mut command = RemotingCommand::request(10);
-    command.ext_fields.insert("topic".into(), "T".into());
+    command.ext_fields.insert("topic", "T");
     command.body = Bytes::from_static(b"body bytes");
     for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
         command.serialize_type = serialize_type;
@@ -237,7 +237,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                     version: i32::from(version),
                     opaque,
                     flag,
-                    remark,
+                    remark: remark.map(String::into_boxed_str),
                     ext_fields: ext.into_iter().collect::<ExtFields>(),
                     body: Bytes::from(body),
                     serialize_type: if binary {

@@ -156,7 +156,7 @@ impl<'a> Reader<'a> {
                 Known::Opaque => command.opaque = reader.int()?,
                 Known::Flag => command.flag = reader.int()?,
                 Known::Language => command.language = reader.language()?,
-                Known::Remark => command.remark = reader.remark()?,
+                Known::Remark => command.remark = reader.remark()?.map(String::into_boxed_str),
                 Known::ExtFields => command.ext_fields = reader.ext_fields()?,
             }
             Ok(())
@@ -214,13 +214,14 @@ impl<'a> Reader<'a> {
     /// numbers, booleans and nested values become the text fastjson would print.
     fn ext_fields(&mut self) -> Result<ExtFields, DecodeError> {
         let mut fields = ExtFields::with_capacity(16);
+        // Keys and values are copied straight from the header into the fields' text.
         if self.literal(b"null") {
             return Ok(fields);
         }
         self.expect(b'{')?;
         self.members(|reader, key| {
             match reader.ext_value()? {
-                Some(value) => fields.insert(key.into_owned(), value),
+                Some(value) => fields.insert(&key, &value),
                 // A later null still replaces an earlier value, as in a map.
                 None => fields.remove(key.as_ref()),
             };
@@ -229,22 +230,24 @@ impl<'a> Reader<'a> {
         Ok(fields)
     }
 
-    fn ext_value(&mut self) -> Result<Option<String>, DecodeError> {
+    fn ext_value(&mut self) -> Result<Option<Cow<'a, str>>, DecodeError> {
         match self.peek() {
             Some(b'"') => {
                 self.pos += 1;
-                Ok(Some(self.string()?.into_owned()))
+                Ok(Some(self.string()?))
             }
-            Some(b't') if self.literal(b"true") => Ok(Some("true".to_owned())),
-            Some(b'f') if self.literal(b"false") => Ok(Some("false".to_owned())),
+            Some(b't') if self.literal(b"true") => Ok(Some(Cow::Borrowed("true"))),
+            Some(b'f') if self.literal(b"false") => Ok(Some(Cow::Borrowed("false"))),
             Some(b'n') if self.literal(b"null") => Ok(None),
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.pos;
                 let text = self.number()?;
-                number_text(text).map(Some).ok_or_else(|| {
-                    self.pos = start;
-                    self.error(format!("number {text} out of range"))
-                })
+                number_text(text)
+                    .map(|n| Some(Cow::Owned(n)))
+                    .ok_or_else(|| {
+                        self.pos = start;
+                        self.error(format!("number {text} out of range"))
+                    })
             }
             Some(b'{' | b'[') => {
                 let start = self.pos;
@@ -255,7 +258,7 @@ impl<'a> Reader<'a> {
                         self.pos = start;
                         self.error(e.to_string())
                     })?;
-                Ok(Some(nested.to_string()))
+                Ok(Some(Cow::Owned(nested.to_string())))
             }
             _ => Err(self.error("expected a value")),
         }

@@ -125,7 +125,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     let mut ext_fields = ExtFields::new();
     for (key, ExtText(value)) in wire.ext_fields.unwrap_or_default() {
         if let Some(text) = value {
-            ext_fields.insert(key, text);
+            ext_fields.insert(&key, &text);
         }
     }
     Ok(RemotingCommand {
@@ -134,7 +134,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
         version: wire.version,
         opaque: wire.opaque,
         flag: wire.flag,
-        remark: wire.remark,
+        remark: wire.remark.map(String::into_boxed_str),
         ext_fields,
         ..RemotingCommand::default()
     })

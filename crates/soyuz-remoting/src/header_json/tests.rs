@@ -128,13 +128,7 @@ fn a_java_send_header_reads_into_its_fields() {
         (310, 7, 479)
     );
     assert_eq!(command.language, crate::codes::LanguageCode::JAVA);
-    assert_eq!(
-        command.ext_fields.get("b").map(String::as_str),
-        Some("TopicTest")
-    );
-    assert_eq!(
-        command.ext_fields.get("i").map(String::as_str),
-        Some("KEYS\u{1}k\u{2}")
-    );
+    assert_eq!(command.ext_fields.get("b"), Some("TopicTest"));
+    assert_eq!(command.ext_fields.get("i"), Some("KEYS\u{1}k\u{2}"));
     assert_eq!(json_header_matches_serde(header), 1);
 }

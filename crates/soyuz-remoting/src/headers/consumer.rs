@@ -611,7 +611,7 @@ mod tests {
         let decode = |boundary: Option<&str>| {
             let mut ext = fields(&base);
             if let Some(b) = boundary {
-                ext.insert("boundaryType".into(), b.into());
+                ext.insert("boundaryType", b);
             }
             SearchOffsetRequestHeader::from_ext_fields(&ext).expect("decodes")
         };

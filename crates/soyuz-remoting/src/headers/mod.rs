@@ -52,6 +52,10 @@ pub trait HeaderValue: Sized {
     fn parse_header(text: &str) -> Option<Self>;
     /// Formats the value the way Java's `toString` would.
     fn format_header(&self) -> String;
+    /// Sets `key` in `fields` to [`HeaderValue::format_header`]'s text.
+    fn put_header(&self, fields: &mut ExtFields, key: &str) {
+        fields.insert(key, &self.format_header());
+    }
 }
 
 impl HeaderValue for String {
@@ -61,6 +65,9 @@ impl HeaderValue for String {
     }
     fn format_header(&self) -> String {
         self.clone()
+    }
+    fn put_header(&self, fields: &mut ExtFields, key: &str) {
+        fields.insert(key, self);
     }
 }
 
@@ -74,6 +81,9 @@ macro_rules! integer_header_value {
             }
             fn format_header(&self) -> String {
                 self.to_string()
+            }
+            fn put_header(&self, fields: &mut ExtFields, key: &str) {
+                fields.insert_display(key, self);
             }
         }
     )*};
@@ -89,6 +99,9 @@ impl HeaderValue for bool {
     }
     fn format_header(&self) -> String {
         self.to_string()
+    }
+    fn put_header(&self, fields: &mut ExtFields, key: &str) {
+        fields.insert(key, if *self { "true" } else { "false" });
     }
 }
 
@@ -121,7 +134,7 @@ pub fn read_optional<T: HeaderValue>(
             .map(Some)
             .ok_or_else(|| HeaderError::Invalid {
                 field: key,
-                value: text.clone(),
+                value: text.to_owned(),
                 expected: T::TYPE_NAME,
             }),
     }
@@ -157,7 +170,7 @@ macro_rules! command_header {
         impl $crate::headers::CommandHeader for $name {
             fn to_ext_fields(&self) -> $crate::command::ExtFields {
                 #[allow(unused_mut)]
-                let mut fields = $crate::command::ExtFields::new();
+                let mut fields = $crate::command::ExtFields::with_capacity(16);
                 $( $crate::command_header!(@put $kind fields, $key, &self.$field); )*
                 fields
             }
@@ -175,11 +188,11 @@ macro_rules! command_header {
     (@type req $ty:ty) => { $ty };
     (@type opt $ty:ty) => { Option<$ty> };
     (@put req $fields:ident, $key:literal, $value:expr) => {
-        $fields.insert($key.to_owned(), $crate::headers::HeaderValue::format_header($value));
+        $crate::headers::HeaderValue::put_header($value, &mut $fields, $key);
     };
     (@put opt $fields:ident, $key:literal, $value:expr) => {
         if let Some(value) = $value {
-            $fields.insert($key.to_owned(), $crate::headers::HeaderValue::format_header(value));
+            $crate::headers::HeaderValue::put_header(value, &mut $fields, $key);
         }
     };
     (@read req $fields:ident, $key:literal) => {

@@ -387,10 +387,10 @@ mod tests {
             bname: Some("broker-b".into()),
         };
         let ext = v1.to_ext_fields();
-        assert_eq!(ext.get("producerGroup").map(String::as_str), Some("PG"));
-        assert_eq!(ext.get("queueId").map(String::as_str), Some("-1"));
-        assert_eq!(ext.get("maxReconsumeTimes").map(String::as_str), Some("16"));
-        assert_eq!(ext.get("bname").map(String::as_str), Some("broker-b"));
+        assert_eq!(ext.get("producerGroup"), Some("PG"));
+        assert_eq!(ext.get("queueId"), Some("-1"));
+        assert_eq!(ext.get("maxReconsumeTimes"), Some("16"));
+        assert_eq!(ext.get("bname"), Some("broker-b"));
         assert_eq!(
             SendMessageRequestHeader::from_ext_fields(&ext),
             Ok(v1.clone())
@@ -399,7 +399,7 @@ mod tests {
         let v2 = SendMessageRequestHeaderV2::from(&v1);
         let ext2 = v2.to_ext_fields();
         assert_eq!(ext2.len(), 14);
-        assert_eq!(ext2.get("l").map(String::as_str), Some("16"));
+        assert_eq!(ext2.get("l"), Some("16"));
         assert_eq!(
             SendMessageRequestHeaderV2::from_ext_fields(&ext2),
             Ok(v2.clone())
@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn bad_number_in_v2_is_invalid() {
         let mut ext = fields(JAVA_V2);
-        ext.insert("d".into(), "four".into());
+        ext.insert("d", "four");
         assert!(matches!(
             SendMessageRequestHeaderV2::from_ext_fields(&ext),
             Err(HeaderError::Invalid { field: "d", .. })
@@ -526,7 +526,7 @@ mod tests {
         };
         let ext = check.to_ext_fields();
         assert_eq!(
-            ext.get("offsetMsgId").map(String::as_str),
+            ext.get("offsetMsgId"),
             Some("7F00000100002A9F0000000000000C8A")
         );
         assert_eq!(
