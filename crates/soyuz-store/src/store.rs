@@ -495,6 +495,8 @@ impl Inner {
                                 listener(topic, *queue_id, *max);
                             }
                         }
+                    } else if self.is_shut_down() {
+                        return;
                     } else {
                         // The next record is not complete yet; wait for more.
                         std::thread::yield_now();
@@ -502,7 +504,11 @@ impl Inner {
                 }
                 Err(error) => {
                     tracing::error!(%error, offset = from, "dispatch failed; retrying in 1 s");
-                    self.sleep_unless_stopped(Duration::from_secs(1));
+                    // A failing step (a poisoned store, say) must not outlive shutdown:
+                    // the wait returns at once once stopped, and retrying then would spin.
+                    if self.sleep_unless_stopped(Duration::from_secs(1)) {
+                        return;
+                    }
                 }
             }
         }
