@@ -5,8 +5,10 @@
 //! disk, and under load a thread hand-off is paid per batch, not per message.
 //!
 //! A request's answer is a callback run on the put thread ([`Appender::submit`]): the
-//! send processor's callback builds the response and queues it on the connection, so the
-//! answers of one batch leave together without a task woken per request.
+//! send processor's callback builds the response and hands it to the connection's
+//! responder. Inside `answer_together` the answers of one put are gathered per
+//! connection and written straight to each socket from this thread, in one write each,
+//! without a task or runtime worker woken per put.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -136,24 +138,30 @@ fn run(store: &dyn MessageStore, queue: &mpsc::Receiver<Task>) {
                 Err(_) => break,
             }
         }
-        if jobs.len() == 1 {
-            let job = jobs.pop().expect("one job");
-            answer(job.reply, store.put(job.records));
-            continue;
-        }
-        let counts: Vec<usize> = jobs.iter().map(|job| job.records.len()).collect();
-        let (records, replies): (Vec<_>, Vec<_>) =
-            jobs.into_iter().map(|job| (job.records, job.reply)).unzip();
-        match store.put(records.into_iter().flatten().collect()) {
-            Ok(result) => {
-                for (part, reply) in split(&result, &counts).into_iter().zip(replies) {
-                    answer(reply, Ok(part));
-                }
+        // The answers of one put leave in one write per connection.
+        soyuz_transport::answer_together(|| put_and_answer(store, jobs));
+    }
+}
+
+/// Stores the jobs' records with one put and calls each job's callback with its share.
+fn put_and_answer(store: &dyn MessageStore, mut jobs: Vec<Job>) {
+    if jobs.len() == 1 {
+        let job = jobs.pop().expect("one job");
+        answer(job.reply, store.put(job.records));
+        return;
+    }
+    let counts: Vec<usize> = jobs.iter().map(|job| job.records.len()).collect();
+    let (records, replies): (Vec<_>, Vec<_>) =
+        jobs.into_iter().map(|job| (job.records, job.reply)).unzip();
+    match store.put(records.into_iter().flatten().collect()) {
+        Ok(result) => {
+            for (part, reply) in split(&result, &counts).into_iter().zip(replies) {
+                answer(reply, Ok(part));
             }
-            Err(error) => {
-                for reply in replies {
-                    answer(reply, Err(error.clone()));
-                }
+        }
+        Err(error) => {
+            for reply in replies {
+                answer(reply, Err(error.clone()));
             }
         }
     }

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::TransportError;
+use crate::outbox::Outbox;
 
 static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -29,6 +30,7 @@ struct ChannelInner {
     remote_addr: SocketAddr,
     local_addr: SocketAddr,
     outgoing: mpsc::Sender<RemotingCommand>,
+    outbox: Arc<Outbox>,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closing: CancellationToken,
@@ -48,6 +50,7 @@ impl Channel {
         remote_addr: SocketAddr,
         local_addr: SocketAddr,
         outgoing: mpsc::Sender<RemotingCommand>,
+        outbox: Arc<Outbox>,
         closing: CancellationToken,
     ) -> Self {
         Self {
@@ -56,6 +59,7 @@ impl Channel {
                 remote_addr,
                 local_addr,
                 outgoing,
+                outbox,
                 pending: Mutex::new(HashMap::new()),
                 next_opaque: AtomicI32::new(1),
                 closing,
@@ -130,13 +134,9 @@ impl Channel {
         self.inner.outgoing.try_send(command).is_ok()
     }
 
-    /// Queues a frame without waiting; gives it back if the queue is full. A closed
-    /// queue swallows it: nobody is left to read it.
-    pub(crate) fn try_send_or_return(&self, command: RemotingCommand) -> Option<RemotingCommand> {
-        match self.inner.outgoing.try_send(command) {
-            Err(mpsc::error::TrySendError::Full(command)) => Some(command),
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
-        }
+    /// The socket's write side, for answers written straight from other threads.
+    pub(crate) fn outbox(&self) -> &Arc<Outbox> {
+        &self.inner.outbox
     }
 
     /// Hands a response to the request waiting for it, if any still is.

@@ -10,8 +10,8 @@ use futures::FutureExt;
 use soyuz_remoting::command::FLAG_RESPONSE;
 use soyuz_remoting::frame::encode_frame;
 use soyuz_remoting::{decode_frame, response_code, RemotingCommand};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use crate::channel::Channel;
 use crate::config::ConnectionConfig;
 use crate::handler::{Handled, RequestHandler};
+use crate::outbox::Outbox;
 use crate::responder::{Permits, RequestId, Responder};
 
 /// Bytes the writer gathers from queued frames before one write.
@@ -54,13 +55,14 @@ pub(crate) fn spawn(
     let (read_half, write_half) = stream.into_split();
     let (tx, rx) = mpsc::channel(config.write_queue_len);
     let closing = stop.child_token();
-    let channel = Channel::new(remote_addr, local_addr, tx, closing.clone());
+    let outbox = Arc::new(Outbox::new(write_half));
+    let channel = Channel::new(remote_addr, local_addr, tx, outbox.clone(), closing.clone());
     let activity = Arc::new(Activity::new());
     // The writer outlives the reader's "closing" so that in-flight requests can still
     // answer during a graceful close; the reader stops it once they are done.
     let stop_writing = CancellationToken::new();
     let writer = tokio::spawn(write_loop(
-        write_half,
+        outbox,
         rx,
         stop_writing.clone(),
         closing.clone(),
@@ -283,8 +285,11 @@ fn panic_response(code: i32, opaque: i32) -> RemotingCommand {
     )
 }
 
+/// Writes the queued frames, batching what is waiting into one write, and finishes what
+/// direct writers (see [`Outbox`]) left unsent. It drains before taking more from the
+/// queue, so a peer that stops reading fills the queue and its senders wait.
 async fn write_loop(
-    mut write_half: OwnedWriteHalf,
+    outbox: Arc<Outbox>,
     mut rx: mpsc::Receiver<RemotingCommand>,
     stop: CancellationToken,
     closing: CancellationToken,
@@ -292,36 +297,42 @@ async fn write_loop(
 ) {
     let mut buf = BytesMut::with_capacity(WRITE_BATCH_BYTES);
     loop {
-        let first = tokio::select! {
+        let queued = tokio::select! {
             biased;
-            command = rx.recv() => command,
-            _ = stop.cancelled() => None,
+            command = rx.recv() => match command {
+                Some(command) => Some(command),
+                None => break,
+            },
+            () = outbox.drain_needed() => None,
+            _ = stop.cancelled() => break,
         };
-        let Some(first) = first else { break };
-        encode_frame(&first, &mut buf);
-        while buf.len() < WRITE_BATCH_BYTES {
-            match rx.try_recv() {
-                Ok(command) => encode_frame(&command, &mut buf),
-                Err(_) => break,
+        if let Some(first) = queued {
+            encode_frame(&first, &mut buf);
+            while buf.len() < WRITE_BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(command) => encode_frame(&command, &mut buf),
+                    Err(_) => break,
+                }
+            }
+            outbox.write_queued(&buf);
+            buf.clear();
+            if buf.capacity() > 4 * WRITE_BATCH_BYTES {
+                buf = BytesMut::with_capacity(WRITE_BATCH_BYTES);
             }
         }
-        if write_half.write_all(&buf).await.is_err() {
+        if outbox.drain().await.is_err() {
             closing.cancel();
+            outbox.shut();
             return;
         }
         activity.touch();
-        buf.clear();
-        if buf.capacity() > 4 * WRITE_BATCH_BYTES {
-            buf = BytesMut::with_capacity(WRITE_BATCH_BYTES);
-        }
     }
     // Closing: write whatever responses are already queued, then end the stream.
     rx.close();
     while let Ok(command) = rx.try_recv() {
         encode_frame(&command, &mut buf);
     }
-    if !buf.is_empty() {
-        let _ = write_half.write_all(&buf).await;
-    }
-    let _ = write_half.shutdown().await;
+    outbox.write_queued(&buf);
+    let _ = outbox.drain().await;
+    outbox.shut();
 }

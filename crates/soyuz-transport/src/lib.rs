@@ -6,8 +6,9 @@
 //!   decodes frames, matches responses to pending requests by opaque, and hands requests
 //!   to a [`RequestHandler`]: answered inline, on its own task so a long-polling request
 //!   never blocks the ones behind it, or from another thread through a [`Responder`]
-//!   (the broker's put thread answers sends this way). The writer batches encoded frames
-//!   into few syscalls.
+//!   (the broker's put thread answers sends this way, writing them straight to the
+//!   socket). The writer task batches queued frames into few syscalls and finishes
+//!   whatever a direct write left unsent.
 //! * A frame that cannot be decoded closes its own connection and nothing else.
 //! * Requests beyond the in-flight cap are answered SYSTEM_BUSY at once, so an
 //!   overloaded server sheds load instead of queueing without bound.
@@ -20,6 +21,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod handler;
+mod outbox;
 pub mod responder;
 pub mod server;
 
@@ -28,4 +30,4 @@ pub use client::RemotingClient;
 pub use config::{ClientConfig, ConnectionConfig, ServerConfig};
 pub use error::TransportError;
 pub use handler::{RequestHandler, Router};
-pub use responder::Responder;
+pub use responder::{answer_together, Responder};

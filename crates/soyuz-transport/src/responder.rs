@@ -1,16 +1,23 @@
 //! [`Responder`]: the right to answer one request, from any thread.
 //!
 //! A handler that finishes its work off the async runtime (the broker's put thread, for
-//! one) answers through a `Responder` instead of returning a future: the answer goes
-//! straight onto the connection's write queue, with no task spawned, woken and polled
-//! per request, and answers finished together leave in one write.
+//! one) answers through a `Responder` instead of returning a future: the answer is
+//! written straight to the socket from the answering thread, with no task spawned or
+//! woken per request. Answers given inside [`answer_together`] are gathered per
+//! connection and leave in one write each.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use soyuz_remoting::frame::encode_frame;
 use soyuz_remoting::{response_code, RemotingCommand};
 use tokio::runtime::Handle;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::channel::Channel;
 use crate::connection::finish;
+use crate::outbox::Outbox;
 
 /// The in-flight permits a request holds until its answer is queued: the connection's
 /// own, and the server-wide one when the server has a cap.
@@ -64,19 +71,106 @@ impl Responder {
         self.queue(response, permits);
     }
 
-    fn queue(&self, response: Option<RemotingCommand>, permits: Option<Permits>) {
+    fn queue(&self, response: Option<RemotingCommand>, mut permits: Option<Permits>) {
         let Some(response) = response.filter(|_| !self.oneway) else {
             return;
         };
         let response = finish(response, self.opaque);
-        if let Some(response) = self.channel.try_send_or_return(response) {
-            let channel = self.channel.clone();
-            self.runtime.spawn(async move {
-                let _ = channel.send(response).await;
-                drop(permits);
-            });
+        let gathered = GATHERING.with(|gathering| {
+            let mut gathering = gathering.borrow_mut();
+            let batches = gathering.as_mut()?;
+            let outbox = self.channel.outbox();
+            let index = match batches.iter().position(|b| Arc::ptr_eq(&b.outbox, outbox)) {
+                Some(index) => index,
+                None => {
+                    batches.push(Batch {
+                        outbox: outbox.clone(),
+                        runtime: self.runtime.clone(),
+                        bytes: BytesMut::new(),
+                        permits: Vec::new(),
+                    });
+                    batches.len() - 1
+                }
+            };
+            let batch = &mut batches[index];
+            encode_frame(&response, &mut batch.bytes);
+            batch.permits.extend(permits.take());
+            Some(())
+        });
+        if gathered.is_none() {
+            let mut bytes = BytesMut::new();
+            encode_frame(&response, &mut bytes);
+            Batch {
+                outbox: self.channel.outbox().clone(),
+                runtime: self.runtime.clone(),
+                bytes,
+                permits: permits.into_iter().collect(),
+            }
+            .write();
         }
     }
+}
+
+thread_local! {
+    /// The answers gathered on this thread inside [`answer_together`], one batch per
+    /// connection; `None` outside it.
+    static GATHERING: RefCell<Option<Vec<Batch>>> = const { RefCell::new(None) };
+}
+
+/// Encoded answers for one connection, and the permits they release once written.
+struct Batch {
+    outbox: Arc<Outbox>,
+    runtime: Handle,
+    bytes: BytesMut,
+    permits: Vec<Permits>,
+}
+
+impl Batch {
+    /// Writes now, or, when the peer already has too much unread, on a task that waits
+    /// for room (holding the permits, so the peer's further requests are refused busy).
+    fn write(self) {
+        if self.outbox.try_write(&self.bytes) {
+            return;
+        }
+        let Batch {
+            outbox,
+            runtime,
+            bytes,
+            permits,
+        } = self;
+        runtime.spawn(async move {
+            outbox.write_when_room(&bytes).await;
+            drop(permits);
+        });
+    }
+}
+
+/// Runs `work`, holding back the answers it gives through responders on this thread
+/// until it returns (or unwinds), then writes each connection's answers at once: one
+/// write per connection instead of one per answer. Nested calls join the outer one.
+pub fn answer_together<R>(work: impl FnOnce() -> R) -> R {
+    let outermost = GATHERING.with(|gathering| {
+        let mut gathering = gathering.borrow_mut();
+        gathering.is_none() && {
+            *gathering = Some(Vec::new());
+            true
+        }
+    });
+    if !outermost {
+        return work();
+    }
+    /// Writes what was gathered even if `work` unwinds.
+    struct WriteGathered;
+    impl Drop for WriteGathered {
+        fn drop(&mut self) {
+            let batches = GATHERING.with(|gathering| gathering.borrow_mut().take());
+            for batch in batches.into_iter().flatten() {
+                batch.write();
+            }
+        }
+    }
+    let _write = WriteGathered;
+    work()
 }
 
 impl Drop for Responder {

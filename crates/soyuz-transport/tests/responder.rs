@@ -1,6 +1,8 @@
 //! Requests answered from another thread through a `Responder`, against real sockets on
 //! 127.0.0.1: the answer arrives, a lost or panicking one still gets SYSTEM_ERROR, a
-//! oneway one gets none, and answers find room even when the write queue is full.
+//! oneway one gets none, answers gathered with `answer_together` and written straight
+//! from other threads never tear each other's frames or the writer task's, and answers
+//! find room even when the peer reads nothing for a while.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use soyuz_remoting::frame::encode_to_bytes;
 use soyuz_remoting::{decode_frame, response_code, RemotingCommand, MAX_FRAME_LEN};
-use soyuz_transport::{server, ConnectionConfig, RemotingClient, Router, ServerConfig};
+use soyuz_transport::{
+    answer_together, server, ConnectionConfig, RemotingClient, Responder, Router, ServerConfig,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -24,6 +28,11 @@ const PANICS: i32 = 2002;
 const COUNTED: i32 = 2003;
 /// Answers ECHO-style with a body of the size the request body names (4 bytes, BE).
 const BIG: i32 = 2004;
+/// Echoes the body from one answering thread that gathers whatever requests are waiting
+/// and answers them together, as the broker's put thread does.
+const GATHERED: i32 = 2005;
+/// Echoes the body at once, through the connection's writer task.
+const INLINE: i32 = 2006;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -36,7 +45,27 @@ struct Server {
 async fn start(config: ServerConfig) -> Server {
     let counted = Arc::new(AtomicUsize::new(0));
     let count = counted.clone();
+    let (gather, gathered) = std::sync::mpsc::channel::<(RemotingCommand, Responder)>();
+    std::thread::spawn(move || {
+        while let Ok(first) = gathered.recv() {
+            let mut batch = vec![first];
+            batch.extend(gathered.try_iter());
+            answer_together(|| {
+                for (request, responder) in batch {
+                    let body = request.body.clone();
+                    responder.respond(Some(RemotingCommand::success(&request).with_body(body)));
+                }
+            });
+        }
+    });
+    let gather = std::sync::Mutex::new(gather);
     let router = Router::new()
+        .route_deferred(GATHERED, move |_, request, responder| {
+            let _ = gather.lock().expect("lock").send((request, responder));
+        })
+        .route_sync(INLINE, |_, request| {
+            Some(RemotingCommand::success(request).with_body(request.body.clone()))
+        })
         .route_deferred(FROM_THREAD, |_, request, responder| {
             std::thread::spawn(move || {
                 let body = request.body.clone();
@@ -102,6 +131,33 @@ async fn answers_from_other_threads_reach_their_own_requests() {
                 .expect("answer");
             assert_eq!(response.code, response_code::SUCCESS);
             assert_eq!(response.body.to_vec(), body);
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gathered_answers_and_queued_answers_never_tear_each_others_frames() {
+    // Bodies far larger than a socket write takes at once, so direct writes leave bytes
+    // for the writer task while it is also writing inline answers.
+    let server = start(ServerConfig::default()).await;
+    let client = Arc::new(RemotingClient::with_defaults());
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let (client, addr) = (client.clone(), server.addr.clone());
+        tasks.push(tokio::spawn(async move {
+            let code = if i % 3 == 0 { INLINE } else { GATHERED };
+            let len = 1 + (i as usize * 7919) % (256 * 1024);
+            let body: Vec<u8> = (0..len).map(|j| (i as usize + j) as u8).collect();
+            let request = RemotingCommand::request(code).with_body(body.clone());
+            let response = client
+                .invoke(&addr, request, TIMEOUT)
+                .await
+                .expect("answer");
+            assert_eq!(response.code, response_code::SUCCESS);
+            assert!(response.body.to_vec() == body, "request {i}'s own body");
         }));
     }
     for task in tasks {
@@ -179,10 +235,10 @@ async fn a_oneway_request_answered_through_a_responder_sends_nothing_back() {
 }
 
 #[tokio::test]
-async fn answers_wait_for_room_when_the_write_queue_is_full() {
-    // One queued frame at most, and answers far larger than the socket buffers: while
-    // the client reads nothing, the writer is stuck and later answers find the queue
-    // full, so they must wait on the runtime instead of being lost.
+async fn answers_wait_for_room_while_the_peer_reads_nothing() {
+    // Answers far larger than the socket buffers: while the client reads nothing, the
+    // unsent bytes pass the outbox's high-water mark (and the one-frame write queue is
+    // full), so later answers must wait on the runtime instead of being lost.
     let config = ServerConfig {
         connection: ConnectionConfig {
             write_queue_len: 1,
