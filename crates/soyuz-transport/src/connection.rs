@@ -143,7 +143,14 @@ impl Reader {
 
     async fn read_loop(&self, read_half: &mut OwnedReadHalf) -> &'static str {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        // One idle timer and one cancellation wait for the connection's life, not one
+        // registered per read: the timer is only looked at (and moved) when it fires.
+        let idle_timeout = self.config.idle_timeout;
+        let idle_check = tokio::time::sleep(idle_timeout);
+        tokio::pin!(idle_check);
         let closing = self.channel.closing_token().clone();
+        let closed = closing.cancelled();
+        tokio::pin!(closed);
         loop {
             loop {
                 match decode_frame(&mut buf, self.config.max_frame_len) {
@@ -158,10 +165,6 @@ impl Reader {
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(READ_CHUNK);
             }
-            let idle_deadline = self
-                .config
-                .idle_timeout
-                .saturating_sub(self.activity.idle_for());
             tokio::select! {
                 read = read_half.read_buf(&mut buf) => match read {
                     Ok(0) => return "peer closed",
@@ -171,17 +174,19 @@ impl Reader {
                         return "read error";
                     }
                 },
-                _ = tokio::time::sleep(idle_deadline) => {
+                () = &mut idle_check => {
                     let busy = self.local_in_flight.available_permits() < self.max_local;
-                    if !busy && self.activity.idle_for() >= self.config.idle_timeout {
+                    if !busy && self.activity.idle_for() >= idle_timeout {
                         return "idle";
                     }
                     if busy {
                         // Work in flight (e.g. a long poll) counts as activity.
                         self.activity.touch();
                     }
+                    let left = idle_timeout.saturating_sub(self.activity.idle_for());
+                    idle_check.as_mut().reset(Instant::now() + left);
                 }
-                _ = closing.cancelled() => return CLOSED_BY_US,
+                () = &mut closed => return CLOSED_BY_US,
             }
         }
     }
@@ -296,6 +301,8 @@ async fn write_loop(
     activity: Arc<Activity>,
 ) {
     let mut buf = BytesMut::with_capacity(WRITE_BATCH_BYTES);
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         let queued = tokio::select! {
             biased;
@@ -304,7 +311,7 @@ async fn write_loop(
                 None => break,
             },
             () = outbox.drain_needed() => None,
-            _ = stop.cancelled() => break,
+            () = &mut stopped => break,
         };
         if let Some(first) = queued {
             encode_frame(&first, &mut buf);
