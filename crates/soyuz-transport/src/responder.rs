@@ -76,7 +76,8 @@ impl Responder {
             return;
         };
         let response = finish(response, self.opaque);
-        let gathered = GATHERING.with(|gathering| {
+        // `try_with`: a responder dropped while its thread exits still answers, directly.
+        let gathered = GATHERING.try_with(|gathering| {
             let mut gathering = gathering.borrow_mut();
             let batches = gathering.as_mut()?;
             let outbox = self.channel.outbox();
@@ -97,7 +98,7 @@ impl Responder {
             batch.permits.extend(permits.take());
             Some(())
         });
-        if gathered.is_none() {
+        if gathered.ok().flatten().is_none() {
             let mut bytes = BytesMut::new();
             encode_frame(&response, &mut bytes);
             Batch {
